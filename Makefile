@@ -1,0 +1,35 @@
+# Two commands for a new user: `make eval` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUITE ?= suites/finance.yaml
+PYTEST_ARGS ?=
+
+.PHONY: eval test setup models benchmark schema lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+eval: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/pytest --evalharness $(SUITE) $(PYTEST_ARGS)
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+models: $(STAMP)
+	$(BIN)/python scripts/build_finance_demo.py
+
+schema: $(STAMP)
+	$(BIN)/evalharness schema > schemas/suite-v1.json
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench_overhead.py
+
+clean:
+	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html .pytest_cache

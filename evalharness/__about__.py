@@ -1,0 +1,3 @@
+"""Version of the evalharness package."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,83 @@
+"""pytest collection of suites: a suite file is a ``pytest.File``, each gate a ``pytest.Item``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from evalharness.errors import EvalHarnessError
+from evalharness.stash import STATE_KEY
+
+GATE_RECORD_ATTRIBUTE = "evalharness"
+"""Attribute of a gate's pytest report holding its plain-data result (travels through xdist)."""
+
+
+class GateFailed(Exception):
+    """A gate's metric did not meet its threshold."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class SuiteFile(pytest.File):
+    """A suite YAML file; yields one item per declared metric, never one per row."""
+
+    def collect(self) -> Iterator[GateItem]:
+        """One :class:`GateItem` per metric, in the order the suite declares them."""
+        state = self.config.stash[STATE_KEY]
+        suite = state.suites[self.path.resolve()]
+        group = f"evalharness:{suite.display_name}"
+        for name in suite.metric_order:
+            item = GateItem.from_parent(self, name=name, gate=name)
+            item.add_marker(pytest.mark.xdist_group(group))
+            yield item
+
+
+class GateItem(pytest.Item):
+    """One gate of one suite, e.g. ``suites/finance.yaml::accuracy``."""
+
+    def __init__(self, *, gate: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate = gate
+        self.gate_record: Any = None
+        self.suite_payload: dict[str, Any] | None = None
+
+    def runtest(self) -> None:
+        """Evaluate the gate (predicting first if no gate of this suite has yet) and judge it."""
+        from evalharness.report.failure import format_gate_failure
+
+        run = self.config.stash[STATE_KEY].run_for(self.path)
+        try:
+            self.gate_record = run.evaluate_gate(self.gate, self.nodeid)
+        except EvalHarnessError as error:
+            self.gate_record = run.error_gate(self.gate, self.nodeid, error)
+            raise
+        finally:
+            self.suite_payload = run.record().model_dump(mode="json", exclude={"gates"})
+        if self.gate_record.status == "failed":
+            raise GateFailed(format_gate_failure(self.gate_record))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        """Our own message for gate failures and user errors; a traceback only for bugs."""
+        if isinstance(excinfo.value, GateFailed):
+            return excinfo.value.text
+        if isinstance(excinfo.value, EvalHarnessError):
+            return f"gate {self.gate} could not be evaluated: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Where the gate is declared: the suite file and its metric's line."""
+        state = self.config.stash[STATE_KEY]
+        suite = state.suites[self.path.resolve()]
+        line = suite.document.position(("metrics", self.gate), key=True)[0]
+        return self.path, line - 1, f"{suite.spec.name}::{self.gate}"
+
+    def result_payload(self) -> dict[str, Any] | None:
+        """Plain data for the pytest report, so xdist carries it to the controller."""
+        if self.gate_record is None or self.suite_payload is None:
+            return None
+        return {"gate": self.gate_record.model_dump(mode="json"), "suite": self.suite_payload}
+

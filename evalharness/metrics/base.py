@@ -1,0 +1,49 @@
+"""What a metric is: options, a vectorised computation, and a result with its uncertainty."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from evalharness.suite.fields import GateOptions
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from evalharness.predictions import Predictions
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """How uncertainty is estimated for a suite: confidence level, bootstrap size and seed."""
+
+    confidence: float = 0.95
+    resamples: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A metric computed over the predictions frame.
+
+    ``row_loss`` is aligned with the frame (higher is worse) and drives the worst-rows listing.
+    """
+
+    value: float
+    n: int
+    interval: tuple[float, float] | None
+    method: str
+    row_loss: np.ndarray | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Metric(Protocol):
+    """A metric a suite can name under ``metrics:``; third parties register via entry points."""
+
+    name: str
+    options: type[GateOptions]
+    description: str
+
+    def compute(self, predictions: Predictions, options: Any, stats: Statistics) -> MetricValue:
+        """Compute the metric over every row at once (vectorised, no per-row Python loop)."""
+        ...

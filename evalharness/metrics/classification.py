@@ -1,0 +1,148 @@
+"""Accuracy, precision, recall and F1 from the confusion matrix, binary or macro-averaged.
+
+Every score is a function of confusion counts with any leading batch dimensions, so the point
+estimate and all bootstrap resamples go through the same vectorised code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from evalharness.metrics.base import MetricValue, Statistics
+from evalharness.metrics.stats import bootstrap_counts, percentile_interval, wilson_interval
+from evalharness.predictions import Predictions
+from evalharness.suite.fields import GateOptions
+
+PerClass = Callable[[np.ndarray], np.ndarray]
+
+
+class AccuracyOptions(GateOptions):
+    """Options of ``accuracy``: thresholds only."""
+
+
+class AveragedOptions(GateOptions):
+    """Options of precision, recall and F1: ``binary`` (positive class) or ``macro`` average."""
+
+    average: Literal["binary", "macro"] = "binary"
+
+
+def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division default)."""
+    numerator = np.asarray(numerator, dtype=float)
+    denominator = np.asarray(denominator, dtype=float)
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+
+
+def _true_positives(counts: np.ndarray) -> np.ndarray:
+    return np.diagonal(counts, axis1=-2, axis2=-1)
+
+
+def per_class_precision(counts: np.ndarray) -> np.ndarray:
+    """Precision of each class from (..., K, K) counts (rows expected, columns predicted)."""
+    return _safe_ratio(_true_positives(counts), counts.sum(axis=-2))
+
+
+def per_class_recall(counts: np.ndarray) -> np.ndarray:
+    """Recall of each class from (..., K, K) counts."""
+    return _safe_ratio(_true_positives(counts), counts.sum(axis=-1))
+
+
+def per_class_f1(counts: np.ndarray) -> np.ndarray:
+    """F1 of each class: 2 TP / (2 TP + FP + FN) = 2 TP / (row total + column total)."""
+    return _safe_ratio(2 * _true_positives(counts), counts.sum(axis=-1) + counts.sum(axis=-2))
+
+
+def binary_counts(predictions: Predictions) -> np.ndarray:
+    """2 x 2 counts with index 1 the positive class: [[TN, FP], [FN, TP]]."""
+    truth, predicted = predictions.binary_truth()
+    return np.bincount(truth.astype(int) * 2 + predicted.astype(int), minlength=4).reshape(2, 2)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Share of rows whose predicted label equals the expected one; Wilson interval."""
+
+    name: str = "accuracy"
+    options: type[GateOptions] = AccuracyOptions
+    description: str = "share of rows predicted correctly"
+
+    def compute(self, predictions: Predictions, options: GateOptions, stats: Statistics) -> MetricValue:
+        """Accuracy over every row."""
+        n = len(predictions)
+        correct = int(predictions.correct.sum())
+        value = correct / n if n else float("nan")
+        return MetricValue(
+            value=value,
+            n=n,
+            interval=wilson_interval(correct, n, stats.confidence),
+            method="wilson",
+            row_loss=predictions.row_loss,
+        )
+
+
+@dataclass(frozen=True)
+class AveragedMetric:
+    """Precision, recall or F1: binary on the positive class, or the unweighted mean over classes.
+
+    ``denominator_axis`` makes a binary score a proportion (Wilson interval): precision divides
+    by predicted positives (axis 0 sums over expected), recall by actual positives. F1 is not a
+    proportion and always gets a bootstrap interval.
+    """
+
+    name: str
+    per_class: PerClass
+    description: str
+    denominator_axis: int | None
+    options: type[GateOptions] = AveragedOptions
+
+    def compute(self, predictions: Predictions, options: AveragedOptions, stats: Statistics) -> MetricValue:
+        """The metric with its interval and per-row loss."""
+        if options.average == "macro":
+            return self._macro(predictions, stats)
+        return self._binary(predictions, stats)
+
+    def _binary(self, predictions: Predictions, stats: Statistics) -> MetricValue:
+        counts = binary_counts(predictions)
+        value = float(self.per_class(counts)[1])
+        truth, predicted = predictions.binary_truth()
+        relevant = {0: predicted, 1: truth}.get(self.denominator_axis, truth | predicted)
+        loss = np.where(relevant, predictions.row_loss, 0.0)
+        if self.denominator_axis is None:
+            samples = self.per_class(bootstrap_counts(counts, stats, self.name))[:, 1]
+            interval, method, n = percentile_interval(samples, stats.confidence), "bootstrap", len(predictions)
+        else:
+            n = int(counts.sum(axis=self.denominator_axis)[1])
+            interval, method = wilson_interval(int(counts[1, 1]), n, stats.confidence), "wilson"
+        details = {"positive_label": predictions.resolved_positive_label(), "average": "binary"}
+        return MetricValue(value, n, interval, method, loss, _plain_details(details))
+
+    def _macro(self, predictions: Predictions, stats: Statistics) -> MetricValue:
+        counts = predictions.confusion
+        per_class = self.per_class(counts)
+        samples = self.per_class(bootstrap_counts(counts, stats, self.name)).mean(axis=-1)
+        details = {
+            "average": "macro",
+            "per_class": {str(label): float(score) for label, score in zip(predictions.labels, per_class)},
+        }
+        return MetricValue(
+            value=float(per_class.mean()),
+            n=len(predictions),
+            interval=percentile_interval(samples, stats.confidence),
+            method="bootstrap",
+            row_loss=predictions.row_loss,
+            details=details,
+        )
+
+
+def _plain_details(details: dict[str, object]) -> dict[str, object]:
+    return {key: (value.item() if isinstance(value, np.generic) else value) for key, value in details.items()}
+
+
+ACCURACY = Accuracy()
+PRECISION = AveragedMetric("precision", per_class_precision, "share of predicted positives that are positive", 0)
+RECALL = AveragedMetric("recall", per_class_recall, "share of actual positives that were found", 1)
+F1 = AveragedMetric("f1", per_class_f1, "harmonic mean of precision and recall", None)

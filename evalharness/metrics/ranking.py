@@ -1,0 +1,77 @@
+"""ROC-AUC from scores, as the Mann-Whitney statistic with ties counted half."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalharness.metrics.base import MetricValue, Statistics
+from evalharness.metrics.stats import bootstrap_rows, percentile_interval
+from evalharness.predictions import Predictions
+from evalharness.suite.fields import GateOptions
+
+
+class AucOptions(GateOptions):
+    """Options of ``auc``: thresholds only (binary tasks, scores required)."""
+
+
+def _auc_from_groups(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+    """AUC from per-score-group counts of shape (..., G), groups in ascending score order."""
+    negatives_below = np.cumsum(negatives, axis=-1) - negatives
+    wins = (positives * (negatives_below + 0.5 * negatives)).sum(axis=-1)
+    pairs = positives.sum(axis=-1) * negatives.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return wins / pairs
+
+
+def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve of ``score`` for boolean ``truth``; NaN if one class is absent."""
+    _, group = np.unique(score, return_inverse=True)
+    size = int(group.max()) + 1 if group.size else 0
+    positives = np.bincount(group, weights=truth, minlength=size)
+    negatives = np.bincount(group, weights=~truth, minlength=size)
+    return float(_auc_from_groups(positives, negatives))
+
+
+def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, stats: Statistics) -> np.ndarray:
+    _, group = np.unique(score, return_inverse=True)
+    size = int(group.max()) + 1
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        resamples = indices.shape[0]
+        flat = (group[indices] + size * np.arange(resamples)[:, None]).ravel()
+        is_positive = truth[indices].ravel()
+        positives = np.bincount(flat[is_positive], minlength=resamples * size).reshape(resamples, size)
+        negatives = np.bincount(flat[~is_positive], minlength=resamples * size).reshape(resamples, size)
+        return _auc_from_groups(positives, negatives)
+
+    return bootstrap_rows(len(truth), stats, "auc", statistic)
+
+
+@dataclass(frozen=True)
+class Auc:
+    """ROC-AUC of the positive-class score; seeded bootstrap interval."""
+
+    name: str = "auc"
+    options: type[GateOptions] = AucOptions
+    description: str = "probability a random positive scores above a random negative"
+
+    def compute(self, predictions: Predictions, options: GateOptions, stats: Statistics) -> MetricValue:
+        """ROC-AUC over every row; needs the target to produce a score."""
+        if predictions.score is None:
+            raise ValueError("auc needs a score from the target; map one under target.outputs.score")
+        truth, _ = predictions.binary_truth()
+        score = np.asarray(predictions.score, dtype=float)
+        samples = _bootstrap_auc(truth, score, stats)
+        return MetricValue(
+            value=roc_auc(truth, score),
+            n=len(predictions),
+            interval=percentile_interval(samples, stats.confidence),
+            method="bootstrap",
+            row_loss=predictions.row_loss,
+            details={"positives": int(truth.sum()), "negatives": int((~truth).sum())},
+        )
+
+
+AUC = Auc()

@@ -1,0 +1,121 @@
+"""pytest plugin: options, collection of suite files as gate items, reports at session end.
+
+Only the standard library and pytest are imported here; everything else loads inside the hook
+that needs it, so installing evalharness costs other pytest runs nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evalharness.stash import STATE_KEY
+
+DEFAULT_REPORT_DIR = "reports"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Every option in one group, all prefixed ``--evalharness``."""
+    group = parser.getgroup("evalharness", "evalharness: gate a model on quality and speed")
+    group.addoption(
+        "--evalharness", action="append", default=[], metavar="PATH", dest="evalharness_paths",
+        help="suite file or folder of suites to evaluate (repeatable)",
+    )  # fmt: skip
+    group.addoption(
+        "--evalharness-report-dir", metavar="DIR", default=None, dest="evalharness_report_dir",
+        help=f"where run.json, junit.xml and report.html are written (default: {DEFAULT_REPORT_DIR})",
+    )  # fmt: skip
+    group.addoption(
+        "--evalharness-no-reports", action="store_true", default=False, dest="evalharness_no_reports",
+        help="evaluate and gate, but write no report files",
+    )  # fmt: skip
+    parser.addini("evalharness_suites", type="args", default=[], help="suites evaluated when --evalharness is not given")
+    parser.addini("evalharness_report_dir", default=DEFAULT_REPORT_DIR, help="default for --evalharness-report-dir")
+
+
+def _suite_paths(config: pytest.Config) -> list[str]:
+    paths = config.getoption("evalharness_paths") or []
+    if paths:
+        return list(paths)
+    root = config.rootpath
+    return [str(root / path) for path in config.getini("evalharness_suites")]
+
+
+def _report_dir(config: pytest.Config) -> Path:
+    chosen = config.getoption("evalharness_report_dir") or config.getini("evalharness_report_dir")
+    return Path(chosen or DEFAULT_REPORT_DIR)
+
+
+def _collect_suites_only(config: pytest.Config, session: Any) -> None:
+    """Collect the suites: instead of the default test paths, or beside explicit test paths."""
+    suite_files = [str(path) for path in session.suites]
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        config.args = [*config.args, *(p for p in suite_files if p not in config.args)]
+    else:
+        config.args = suite_files
+
+
+def _group_suites_under_xdist(config: pytest.Config) -> None:
+    """With plain ``-n``, keep each suite's gates on one worker so predictions run once."""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Load and validate every suite now, so a broken suite is a usage error (exit code 4)."""
+    paths = _suite_paths(config)
+    if not paths:
+        return
+    from evalharness.errors import EvalHarnessError
+    from evalharness.session import EvalSession
+
+    try:
+        state = EvalSession.load(paths, _report_dir(config))
+    except EvalHarnessError as error:
+        raise pytest.UsageError(f"evalharness: invalid suite\n{error}") from None
+    config.stash[STATE_KEY] = state
+    _collect_suites_only(config, state)
+    _group_suites_under_xdist(config)
+    if not _is_worker(config):
+        from evalharness.results import ResultCollector
+
+        config.pluginmanager.register(ResultCollector(config, state), ResultCollector.NAME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop the session state (and with it any loaded data)."""
+    collector = config.pluginmanager.get_plugin("evalharness-results")
+    if collector is not None:
+        config.pluginmanager.unregister(collector)
+    if STATE_KEY in config.stash:
+        del config.stash[STATE_KEY]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A file named by ``--evalharness`` becomes a :class:`~evalharness.collect.SuiteFile`."""
+    state = parent.config.stash.get(STATE_KEY, None)
+    if state is None or file_path.resolve() not in state.suites:
+        return None
+    from evalharness.collect import SuiteFile
+
+    return SuiteFile.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Attach the gate's plain-data result to its report (xdist serialises it to the controller)."""
+    report = yield
+    payload = getattr(item, "result_payload", None)
+    if call.when == "call" and payload is not None:
+        result = payload()
+        if result is not None:
+            setattr(report, "evalharness", result)
+    return report
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")

@@ -1,0 +1,134 @@
+"""The predictions frame: one per suite, computed once, read by every metric of that suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _comparable(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bring expected and predicted labels to one dtype: numbers stay numbers, else text."""
+    if expected.dtype.kind in "biuf" and predicted.dtype.kind in "biuf":
+        return expected, predicted
+    return expected.astype(str).astype(object), predicted.astype(str).astype(object)
+
+
+def default_positive_label(labels: np.ndarray) -> Any | None:
+    """``1`` (or ``True``) when the labels are a subset of {0, 1}; otherwise unknown."""
+    values = set(labels.tolist())
+    if values <= {0, 1} or values <= {False, True}:
+        return True if values and all(isinstance(v, bool) for v in values) else 1
+    return None
+
+
+@dataclass
+class Predictions:
+    """What the target answered for every row, beside what was expected.
+
+    ``score`` is the model's probability of the positive class for binary tasks (or ``None``).
+    """
+
+    ids: np.ndarray
+    expected: np.ndarray
+    predicted: np.ndarray
+    score: np.ndarray | None
+    inputs: pd.DataFrame
+    positive_label: Any | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.expected, self.predicted = _comparable(np.asarray(self.expected), np.asarray(self.predicted))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """Sorted union of expected and predicted labels."""
+        return np.unique(np.concatenate([self.expected, self.predicted]))
+
+    @cached_property
+    def codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Expected and predicted labels as indices into :attr:`labels`."""
+        return np.searchsorted(self.labels, self.expected), np.searchsorted(self.labels, self.predicted)
+
+    @cached_property
+    def confusion(self) -> np.ndarray:
+        """K x K counts: rows are expected labels, columns predicted ones (scikit-learn's layout)."""
+        k = len(self.labels)
+        true_codes, pred_codes = self.codes
+        return np.bincount(true_codes * k + pred_codes, minlength=k * k).reshape(k, k)
+
+    @cached_property
+    def correct(self) -> np.ndarray:
+        """Per row, whether the prediction equals the expected label."""
+        return self.expected == self.predicted
+
+    def resolved_positive_label(self) -> Any:
+        """The positive class for binary metrics, declared or inferred from {0, 1} labels."""
+        label = self.positive_label
+        if label is None:
+            label = default_positive_label(self.labels)
+        if label is None:
+            raise ValueError(
+                f"binary metrics need to know the positive class and the labels are {self.labels.tolist()[:5]}; "
+                "set dataset.positive_label in the suite, or use average: macro"
+            )
+        return label
+
+    def binary_truth(self) -> tuple[np.ndarray, np.ndarray]:
+        """Boolean expected and predicted arrays, True where the label is the positive class."""
+        positive = self.resolved_positive_label()
+        if self.expected.dtype == object:
+            positive = str(positive)
+        return self.expected == positive, self.predicted == positive
+
+    @cached_property
+    def row_loss(self) -> np.ndarray:
+        """Per-row loss in [0, 1]: 1 - P(expected class) when scores exist, else 1 for a wrong answer."""
+        wrong = (~self.correct).astype(float)
+        if self.score is None or len(self.labels) > 2:
+            return wrong
+        truth, _ = self.binary_truth()
+        return np.where(truth, 1.0 - self.score, self.score).astype(float)
+
+    def rows(self, positions: np.ndarray, loss: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Plain dicts for the given row positions: id, expected, predicted, score, loss and inputs."""
+        records = []
+        inputs = self.inputs.iloc[positions].to_dict(orient="records")
+        for slot, position in enumerate(positions):
+            row: dict[str, Any] = {
+                "id": _plain(self.ids[position]),
+                "expected": _plain(self.expected[position]),
+                "predicted": _plain(self.predicted[position]),
+            }
+            if self.score is not None:
+                row["score"] = float(self.score[position])
+            if loss is not None:
+                row["loss"] = float(loss[position])
+            row["inputs"] = {str(k): _plain(v) for k, v in inputs[slot].items()}
+            records.append(row)
+        return records
+
+    def worst(self, loss: np.ndarray | None = None, count: int = 5) -> list[dict[str, Any]]:
+        """The ``count`` rows with the highest loss that are wrong or uncertain (loss > 0)."""
+        loss = self.row_loss if loss is None else loss
+        if count <= 0 or len(loss) == 0:
+            return []
+        top = np.argsort(-loss, kind="stable")[:count]
+        top = top[loss[top] > 0]
+        return self.rows(top, loss)
+
+
+def _plain(value: Any) -> Any:
+    """numpy and pandas scalars as JSON-friendly Python values (NaN as None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

@@ -1,0 +1,126 @@
+"""RunRecord: the versioned, plain-JSON account of a run that every report is rendered from."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RECORD_VERSION = 1
+GateStatus = Literal["passed", "failed", "error", "info"]
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """NaN and infinities are not JSON; store them as null."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class GateRecord(_Record):
+    """One gate (one pytest item): the metric, its uncertainty, the threshold and the verdict."""
+
+    name: str
+    nodeid: str
+    metric: str
+    status: GateStatus
+    value: float | None = None
+    n: int | None = None
+    interval: tuple[float, float] | None = None
+    confidence: float = 0.95
+    method: str | None = None
+    min: float | None = None
+    max: float | None = None
+    gate_on: str = "estimate"
+    compared_value: float | None = None
+    message: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+    worst_rows: list[dict[str, Any]] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+    @field_validator("value", "compared_value", mode="before")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        return finite_or_none(value)
+
+    @property
+    def threshold(self) -> str:
+        """``>= 0.92``, ``<= 50`` or ``[a, b]`` as shown in tables."""
+        if self.min is not None and self.max is not None:
+            return f"[{self.min:g}, {self.max:g}]"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        return f"<= {self.max:g}" if self.max is not None else "-"
+
+
+class SuiteRecord(_Record):
+    """One suite: where its inputs came from (with hashes), its predictions and its gates."""
+
+    name: str
+    path: str
+    sha256: str
+    description: str = ""
+    seed: int = 0
+    dataset: dict[str, Any] = Field(default_factory=dict)
+    target: dict[str, Any] = Field(default_factory=dict)
+    rows: int | None = None
+    predict_seconds: float | None = None
+    confusion_matrix: dict[str, Any] | None = None
+    failing_rows: list[dict[str, Any]] = Field(default_factory=list)
+    failing_rows_total: int = 0
+    error: str | None = None
+    gates: list[GateRecord] = Field(default_factory=list)
+
+
+class Summary(_Record):
+    """Counts of gate outcomes over the run."""
+
+    gates: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    info: int = 0
+
+
+class RunRecord(_Record):
+    """Everything a report needs; ``evalharness report run.json`` re-renders from it alone."""
+
+    record_version: int = RECORD_VERSION
+    tool: str = "evalharness"
+    evalharness_version: str
+    status: Literal["passed", "failed", "error", "empty"]
+    started_at: str
+    finished_at: str
+    duration_s: float
+    environment: dict[str, Any] = Field(default_factory=dict)
+    summary: Summary = Field(default_factory=Summary)
+    suites: list[SuiteRecord] = Field(default_factory=list)
+
+    @field_validator("record_version")
+    @classmethod
+    def _supported(cls, version: int) -> int:
+        if version > RECORD_VERSION:
+            raise ValueError(f"record version {version} is newer than this evalharness reads ({RECORD_VERSION}); upgrade")
+        return version
+
+
+def summarise(suites: list[SuiteRecord]) -> tuple[Summary, str]:
+    """Counts over every gate, and the run status they imply."""
+    statuses = [gate.status for suite in suites for gate in suite.gates]
+    summary = Summary(
+        gates=len(statuses),
+        passed=statuses.count("passed"),
+        failed=statuses.count("failed"),
+        errors=statuses.count("error"),
+        info=statuses.count("info"),
+    )
+    if summary.errors:
+        return summary, "error"
+    if summary.failed:
+        return summary, "failed"
+    return summary, "passed" if statuses else "empty"

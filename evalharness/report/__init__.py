@@ -1,0 +1,35 @@
+"""Reports rendered from the RunRecord alone: run.json, junit.xml and report.html."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from evalharness.record import RunRecord
+from evalharness.report.render import render_html, render_junit
+
+__all__ = ["load_record", "write_reports"]
+
+REPORT_FILES = {"json": "run.json", "junit": "junit.xml", "html": "report.html"}
+
+
+def _write(path: Path, text: str) -> None:
+    """Write atomically so a reader never sees half a report."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def write_reports(record: RunRecord, directory: Path) -> dict[str, Path]:
+    """Write every report into ``directory``; returns report kind -> path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {kind: directory / name for kind, name in REPORT_FILES.items()}
+    _write(paths["json"], json.dumps(record.model_dump(mode="json"), indent=2, allow_nan=False) + "\n")
+    _write(paths["junit"], render_junit(record))
+    _write(paths["html"], render_html(record))
+    return paths
+
+
+def load_record(path: Path) -> RunRecord:
+    """Read a run.json written by any evalharness that uses this record version or older."""
+    return RunRecord.model_validate_json(path.read_text(encoding="utf-8"))

@@ -1,0 +1,36 @@
+"""The text a failing gate shows in pytest's report: the numbers, then the worst rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evalharness.record import GateRecord
+from evalharness.report.text import format_interval, format_number, shorten, terminal_safe
+
+_INPUT_WIDTH = 90
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    inputs = ", ".join(f"{key}={value}" for key, value in row.get("inputs", {}).items())
+    score = format_number(row.get("score"), 3) if "score" in row else "-"
+    loss = format_number(row.get("loss"), 3) if "loss" in row else "-"
+    cells = f"{str(row['id']):<12} {str(row['expected']):<9} {str(row['predicted']):<10} {score:<7} {loss:<7}"
+    return terminal_safe(cells + " " + shorten(inputs, _INPUT_WIDTH))
+
+
+def format_gate_failure(gate: GateRecord) -> str:
+    """Metric, value, threshold, interval, n, method and the worst rows of a failed gate."""
+    confidence = f"{gate.confidence:.0%} CI"
+    lines = [
+        f"gate {gate.name} failed: {gate.message}",
+        f"  metric     {gate.metric}",
+        f"  value      {format_number(gate.value)}",
+        f"  threshold  {gate.threshold} (gated on the {gate.gate_on})",
+        f"  {confidence:<10} {format_interval(gate.interval)} ({gate.method})",
+        f"  n          {gate.n}",
+    ]
+    if gate.worst_rows:
+        lines.append(f"  worst {len(gate.worst_rows)} rows:")
+        lines.append(f"    {'id':<12} {'expected':<9} {'predicted':<10} {'score':<7} {'loss':<7} inputs")
+        lines.extend("    " + _row_line(row) for row in gate.worst_rows)
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""The gate table printed at the end of a pytest run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evalharness.report.text import format_interval, format_number, shorten, terminal_safe
+
+_HEADER = ("suite", "gate", "value", "threshold", "CI", "n", "result")
+_MARKUP = {"passed": {"green": True}, "failed": {"red": True, "bold": True}, "error": {"red": True}, "info": {}}
+
+
+def gate_rows(state: Any) -> list[tuple[tuple[str, ...], str]]:
+    """(cells, status) per gate gathered this session, suites in order."""
+    rows = []
+    for path, gates in state.gate_records.items():
+        suite_name = state.suite_records[path]["name"]
+        for gate in sorted(gates, key=lambda g: g.nodeid):
+            cells = (
+                shorten(suite_name, 24),
+                gate.name,
+                format_number(gate.value),
+                gate.threshold,
+                format_interval(gate.interval),
+                str(gate.n if gate.n is not None else "-"),
+                gate.status.upper(),
+            )
+            rows.append((tuple(terminal_safe(c) for c in cells), gate.status))
+    return rows
+
+
+def write_summary(terminal: Any, state: Any, written: dict[str, Path]) -> None:
+    """Print the table of gates and the report paths."""
+    rows = gate_rows(state)
+    if not rows:
+        return
+    widths = [max(len(r[0][i]) for r in rows + [(_HEADER, "")]) for i in range(len(_HEADER))]
+    terminal.write_sep("=", "evalharness gates")
+    terminal.write_line("  ".join(h.ljust(w) for h, w in zip(_HEADER, widths)), bold=True)
+    for cells, status in rows:
+        text = "  ".join(c.ljust(w) for c, w in zip(cells, widths))
+        terminal.write_line(text, **_MARKUP.get(status, {}))
+    if written:
+        terminal.write_line("reports: " + ", ".join(str(p) for p in written.values()))

@@ -1,0 +1,189 @@
+"""Evaluate one suite: load its data, predict once, then compute each gated metric on demand."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from evalharness.errors import EvalHarnessError
+from evalharness.gates import judge
+from evalharness.metrics.base import MetricValue, Statistics
+from evalharness.metrics.registry import get_metric
+from evalharness.record import GateRecord, SuiteRecord
+from evalharness.suite.dataset import dataset_format, input_columns, load_dataset
+from evalharness.targets.base import TargetContext, create_target, file_sha256
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evalharness.predictions import Predictions
+    from evalharness.suite.loader import LoadedSuite
+
+
+class SuiteRun:
+    """One suite's evaluation in this process: predictions computed once and shared by every gate."""
+
+    def __init__(self, suite: LoadedSuite, frame: pd.DataFrame | None = None) -> None:
+        self.suite = suite
+        self._frame = frame
+        self._predictions: Predictions | None = None
+        self._error: EvalHarnessError | None = None
+        self._values: dict[str, MetricValue] = {}
+        self.target_info: dict[str, Any] = {"kind": suite.spec.target.kind}
+
+    @property
+    def spec(self) -> Any:
+        """The validated suite model."""
+        return self.suite.spec
+
+    @cached_property
+    def statistics(self) -> Statistics:
+        """Confidence level, bootstrap size and seed of this suite."""
+        stats = self.spec.statistics
+        return Statistics(stats.confidence, stats.bootstrap_resamples, self.spec.seed)
+
+    @cached_property
+    def dataset_sha256(self) -> str | None:
+        """sha256 of the dataset file (hashed once)."""
+        path = self.suite.resolve(self.spec.dataset.path)
+        return file_sha256(path) if path.is_file() else None
+
+    def frame(self) -> pd.DataFrame:
+        """The dataset, read and validated once."""
+        if self._frame is None:
+            self._frame = load_dataset(self.suite)
+        return self._frame
+
+    def predictions(self) -> Predictions:
+        """Every row's answer, computed on first use; a failure is remembered, not retried per gate."""
+        if self._error is not None:
+            raise self._error
+        if self._predictions is None:
+            try:
+                self._predictions = self._predict()
+            except EvalHarnessError as error:
+                self._error = error
+                raise
+        return self._predictions
+
+    def _predict(self) -> Predictions:
+        from evalharness.predictions import Predictions
+
+        frame = self.frame()
+        dataset = self.spec.dataset
+        columns = input_columns(self.suite, frame)
+        context = TargetContext(self.suite.base_dir, dataset.id, columns)
+        target = create_target(self.spec.target, context)
+        try:
+            started = time.perf_counter()
+            output = target.predict(frame)
+            seconds = time.perf_counter() - started
+            self.target_info = target.describe()
+        finally:
+            target.close()
+        return Predictions(
+            ids=frame[dataset.id].to_numpy(),
+            expected=frame[dataset.expected].to_numpy(),
+            predicted=output.label,
+            score=output.score,
+            inputs=frame[columns],
+            positive_label=dataset.positive_label,
+            seconds=seconds,
+        )
+
+    def metric_value(self, name: str) -> MetricValue:
+        """The named metric over this suite's predictions (computed once)."""
+        if name not in self._values:
+            metric = get_metric(name)
+            options = self.spec.declared_metrics()[name]
+            try:
+                self._values[name] = metric.compute(self.predictions(), options, self.statistics)
+            except ValueError as error:
+                raise EvalHarnessError(f"metric '{name}': {error}") from None
+        return self._values[name]
+
+    def evaluate_gate(self, name: str, nodeid: str) -> GateRecord:
+        """Compute and judge one gate; the record carries the verdict and the worst rows."""
+        started = time.perf_counter()
+        options = self.spec.declared_metrics()[name]
+        gate_on = options.gate_on or self.spec.statistics.gate_on
+        value = self.metric_value(name)
+        verdict = judge(name, value, options, gate_on)
+        status = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
+        worst = self.predictions().worst(value.row_loss, self.spec.report.worst_rows)
+        return GateRecord(
+            name=name,
+            nodeid=nodeid,
+            metric=name,
+            status=status,
+            value=value.value,
+            n=value.n,
+            interval=value.interval,
+            confidence=self.statistics.confidence,
+            method=value.method,
+            min=options.min,
+            max=options.max,
+            gate_on=gate_on,
+            compared_value=verdict.compared,
+            message=verdict.reason,
+            details=value.details,
+            worst_rows=worst,
+            duration_s=time.perf_counter() - started,
+        )
+
+    def error_gate(self, name: str, nodeid: str, error: BaseException) -> GateRecord:
+        """The record of a gate that could not be evaluated."""
+        options = self.spec.declared_metrics().get(name)
+        return GateRecord(
+            name=name,
+            nodeid=nodeid,
+            metric=name,
+            status="error",
+            min=options.min if options else None,
+            max=options.max if options else None,
+            message=str(error),
+        )
+
+    def record(self) -> SuiteRecord:
+        """Facts about this suite's inputs and predictions (gates are added by the collector)."""
+        spec = self.spec
+        dataset_path = self.suite.resolve(spec.dataset.path)
+        record = SuiteRecord(
+            name=spec.name,
+            path=self.suite.display_name,
+            sha256=self.suite.sha256,
+            description=spec.description,
+            seed=spec.seed,
+            dataset={
+                "path": str(dataset_path),
+                "sha256": self.dataset_sha256,
+                "format": dataset_format(dataset_path, spec.dataset.format),
+                "id": spec.dataset.id,
+                "expected": spec.dataset.expected,
+            },
+            target=self.target_info,
+            error=str(self._error) if self._error else None,
+        )
+        if self._predictions is not None:
+            self._add_prediction_facts(record, self._predictions)
+        return record
+
+    def _add_prediction_facts(self, record: SuiteRecord, predictions: Predictions) -> None:
+        import numpy as np
+
+        record.rows = len(predictions)
+        record.dataset["rows"] = len(predictions)
+        record.predict_seconds = predictions.seconds
+        record.confusion_matrix = {
+            "labels": [label.item() if hasattr(label, "item") else label for label in predictions.labels],
+            "matrix": predictions.confusion.tolist(),
+        }
+        wrong = np.flatnonzero(~predictions.correct)
+        record.failing_rows_total = int(wrong.size)
+        record.failing_rows = predictions.rows(wrong[: spec_cap(self.spec)], predictions.row_loss)
+
+
+def spec_cap(spec: Any) -> int:
+    """How many failing rows the record keeps for this suite."""
+    return int(spec.report.failing_rows_cap)

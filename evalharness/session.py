@@ -1,0 +1,89 @@
+"""Run state of one pytest session: loaded suites, their evaluations, and gate results gathered
+from this process or from xdist workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalharness.__about__ import __version__
+from evalharness.errors import SuiteError
+from evalharness.record import GateRecord, RunRecord, SuiteRecord, summarise
+from evalharness.runner import SuiteRun
+from evalharness.suite.loader import LoadedSuite, expand_suite_paths, load_suites
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class EvalSession:
+    """Suites of this session, their (lazily started) runs, and the gate results reported so far."""
+
+    suites: dict[Path, LoadedSuite]
+    runs: dict[Path, SuiteRun]
+    report_dir: Path
+    started_at: str = field(default_factory=_now)
+    started: float = field(default_factory=time.perf_counter)
+    suite_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gate_records: dict[str, list[GateRecord]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, paths: list[str], report_dir: Path) -> EvalSession:
+        """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems."""
+        from evalharness.suite.dataset import load_dataset
+
+        suites = load_suites(expand_suite_paths(paths))
+        runs, problems = {}, []
+        for suite in suites:
+            _check_target_dependency(suite)
+            try:
+                runs[suite.path] = SuiteRun(suite, load_dataset(suite))
+            except SuiteError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise SuiteError(problems)
+        return cls({s.path: s for s in suites}, runs, report_dir)
+
+    def run_for(self, path: Path) -> SuiteRun:
+        """The evaluation of the suite at ``path`` (shared by all its gates in this process)."""
+        return self.runs[path.resolve()]
+
+    def add_result(self, payload: dict[str, Any]) -> None:
+        """Keep one gate's result, as sent in its pytest report (from here or a worker)."""
+        suite = payload["suite"]
+        self.suite_records[suite["path"]] = suite
+        self.gate_records.setdefault(suite["path"], []).append(GateRecord.model_validate(payload["gate"]))
+
+    def record(self, environment: dict[str, Any]) -> RunRecord:
+        """The RunRecord of everything reported so far (partial runs included)."""
+        suites = []
+        for path, suite in self.suite_records.items():
+            gates = sorted(self.gate_records.get(path, []), key=lambda g: g.nodeid)
+            suites.append(SuiteRecord.model_validate({**suite, "gates": gates}))
+        summary, status = summarise(suites)
+        return RunRecord(
+            evalharness_version=__version__,
+            status=status,
+            started_at=self.started_at,
+            finished_at=_now(),
+            duration_s=round(time.perf_counter() - self.started, 3),
+            environment=environment,
+            summary=summary,
+            suites=suites,
+        )
+
+
+def _check_target_dependency(suite: LoadedSuite) -> None:
+    from evalharness._optional import is_installed
+    from evalharness.errors import MissingDependencyError
+    from evalharness.targets.base import TARGET_EXTRAS
+
+    kind = suite.spec.target.kind
+    if kind in TARGET_EXTRAS and not is_installed(TARGET_EXTRAS[kind][0]):
+        module, extra = TARGET_EXTRAS[kind]
+        raise MissingDependencyError(module, extra, f"{suite.display_name}: target kind '{kind}'")

@@ -1,0 +1,105 @@
+"""Turn pydantic validation errors into located, actionable problems with "did you mean"."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from evalharness.errors import Problem
+from evalharness.metrics.registry import did_you_mean, unknown_metric_message
+from evalharness.suite.schema import PLANNED_TARGET_KINDS, TARGET_KINDS
+from evalharness.suite.yamlsource import KeyPath, YamlDocument
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:
+    """Drop the parts of a pydantic location that are not in the data (union tags, type names)."""
+    path: list[Any] = []
+    current = data
+    for index, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        elif index != len(loc) - 1:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through Optional, Union, Annotated, list, dict)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, typing.Annotated, list, dict):
+        return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+    return []
+
+
+def _pick_model(models: list[type[BaseModel]], value: Any) -> type[BaseModel] | None:
+    """Among union members, the one whose ``kind`` matches the data (or the only one)."""
+    if len(models) == 1:
+        return models[0]
+    kind = value.get("kind") if isinstance(value, dict) else None
+    for model in models:
+        field = model.model_fields.get("kind")
+        if field is not None and kind in typing.get_args(field.annotation):
+            return model
+    return None
+
+
+def allowed_keys(root: type[BaseModel], path: KeyPath, data: Any) -> list[str]:
+    """The keys the schema accepts in the mapping at ``path`` (for "did you mean")."""
+    model: type[BaseModel] | None = root
+    value = data
+    for part in path:
+        if model is None or not isinstance(value, dict):
+            return []
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        value = value.get(part)
+        model = _pick_model(_models_in(field.annotation), value)
+    if model is None:
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _message(error: dict[str, Any], path: KeyPath, root: type[BaseModel], data: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = path[-1]
+        if path[:-1] == ("metrics",):
+            return unknown_metric_message(str(key))
+        return f"unknown key '{key}'" + did_you_mean(str(key), allowed_keys(root, path[:-1], data))
+    if kind == "missing":
+        return f"missing required key '{path[-1]}'"
+    if kind == "union_tag_invalid":
+        tag = error["ctx"].get("tag")
+        if tag in PLANNED_TARGET_KINDS:
+            return f"target kind '{tag}' is planned but not available in this version; use one of {', '.join(TARGET_KINDS)}"
+        return f"unknown target kind '{tag}'" + did_you_mean(str(tag), list(TARGET_KINDS))
+    if kind == "union_tag_not_found":
+        return f"missing required key 'kind' (one of {', '.join(TARGET_KINDS)})"
+    if kind == "literal_error" and path == ("schema",):
+        return f"unsupported schema version {error.get('input')!r}; this evalharness reads schema: 1"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def validation_problems(error: ValidationError, document: YamlDocument, root: type[BaseModel]) -> list[Problem]:
+    """One located problem per pydantic error, each with the key path and how to fix it."""
+    problems = []
+    for item in error.errors():
+        path = _data_path(document.data, tuple(item["loc"]))
+        message = _message(item, path, root, document.data)
+        if item["type"].startswith("union_tag"):
+            path = (*path, "kind") if item["type"] == "union_tag_invalid" else path
+        if item["type"] == "missing":
+            problems.append(document.problem(path[:-1], message))
+        else:
+            problems.append(document.problem(path, message, key=item["type"] == "extra_forbidden"))
+    return problems

@@ -1,0 +1,144 @@
+"""Suite schema v1: closed pydantic models for every section a suite file may contain.
+
+The ``metrics`` section is assembled from the metric registry, so metrics added later (or by
+third-party packages) join the schema and its JSON Schema export without edits here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, PositiveInt, create_model, field_validator, model_validator
+
+from evalharness.suite.fields import ClosedModel, GateOn, GateOptions
+
+SCHEMA_VERSION = 1
+
+
+class OutputRef(ClosedModel):
+    """One model output, optionally one column of it (``probabilities`` column 1 = P(positive))."""
+
+    name: str
+    column: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class OnnxOutputs(ClosedModel):
+    """Which model outputs give the predicted label and the positive-class score."""
+
+    label: OutputRef | None = None
+    score: OutputRef | None = None
+    threshold: float = Field(0.5, description="score at or above which the label is positive, when no label output")
+
+
+class OnnxTargetSpec(ClosedModel):
+    """A local ONNX Runtime session over a model file."""
+
+    kind: Literal["onnx"]
+    path: str = Field(description="model file, relative to the suite file")
+    batch_size: PositiveInt = 1024
+    inputs: dict[str, str | list[str]] | None = Field(
+        None, description="model input name -> dataset column, or columns stacked into one [N, k] tensor"
+    )
+    outputs: OnnxOutputs = OnnxOutputs()
+    providers: list[str] | None = Field(None, description="ONNX Runtime providers; default: CUDA when present, then CPU")
+    threads: PositiveInt | None = Field(None, description="intra-op threads; default: ONNX Runtime's choice")
+
+
+class FileTargetSpec(ClosedModel):
+    """Pre-computed outputs in a file, joined to the dataset on the id column."""
+
+    kind: Literal["file"]
+    path: str = Field(description="CSV, JSONL or Parquet file with the id column and the outputs")
+    label: str = Field("predicted", description="column holding the predicted label")
+    score: str | None = Field(None, description="column holding the positive-class score")
+
+
+TargetSpec = Annotated[Union[OnnxTargetSpec, FileTargetSpec], Field(discriminator="kind")]
+TARGET_KINDS = ("onnx", "file")
+PLANNED_TARGET_KINDS = ("torch", "http", "openai", "kserve")
+
+
+class DatasetSpec(ClosedModel):
+    """The rows to evaluate: where they are and which columns mean what."""
+
+    path: str = Field(description="CSV, JSONL or Parquet file, relative to the suite file")
+    format: Literal["csv", "jsonl", "parquet"] | None = Field(None, description="default: from the file extension")
+    id: str = Field(description="column with a unique id per row")
+    expected: str = Field(description="column with the expected (correct) answer")
+    inputs: list[str] | None = Field(None, description="columns given to the target; default: all others")
+    positive_label: int | str | bool | None = Field(None, description="positive class for binary metrics")
+
+
+class StatisticsSpec(ClosedModel):
+    """How uncertainty is estimated and which number a gate compares."""
+
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    bootstrap_resamples: PositiveInt = 1000
+    gate_on: GateOn = Field(
+        "estimate", description="estimate: compare the point value; bound: compare the confidence bound"
+    )
+
+
+class ReportSpec(ClosedModel):
+    """What the reports keep."""
+
+    worst_rows: int = Field(5, ge=0, le=100)
+    failing_rows_cap: int = Field(50, ge=0, le=10_000)
+
+
+@cache
+def metrics_model() -> type[ClosedModel]:
+    """The ``metrics`` section: one optional key per registered metric, typed by its options."""
+    from evalharness.metrics.registry import get_metric, metric_names
+
+    fields: dict[str, Any] = {}
+    for name in metric_names():
+        metric = get_metric(name)
+        fields[name] = (metric.options | None, Field(None, description=metric.description))
+    return create_model("Metrics", __base__=ClosedModel, **fields)
+
+
+@cache
+def suite_model() -> type[ClosedModel]:
+    """The whole suite file model (built once, after the metric registry is known)."""
+
+    class Suite(ClosedModel):
+        """A suite file: the model under test, the data, and the gates it must pass."""
+
+        schema_version: Literal[1] = Field(alias="schema", description="suite schema version; always 1")
+        name: str = Field(min_length=1)
+        description: str = ""
+        seed: int = 0
+        target: TargetSpec
+        dataset: DatasetSpec
+        metrics: metrics_model()  # type: ignore[valid-type]
+        statistics: StatisticsSpec = StatisticsSpec()
+        report: ReportSpec = ReportSpec()
+
+        @field_validator("metrics")
+        @classmethod
+        def _at_least_one(cls, value: ClosedModel) -> ClosedModel:
+            if not value.model_dump(exclude_none=True):
+                raise ValueError("declare at least one metric, e.g. accuracy: {min: 0.92}")
+            return value
+
+        def declared_metrics(self) -> dict[str, GateOptions]:
+            """Metric name -> options, in the order the suite wrote them."""
+            return {name: options for name, options in self.metrics if options is not None}
+
+    return Suite
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of suite files (draft 2020-12), for editors and ``evalharness schema``."""
+    schema = suite_model().model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://evalharness.dev/schemas/suite-v1.json"
+    schema["title"] = "evalharness suite (schema 1)"
+    return schema

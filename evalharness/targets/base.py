@@ -1,0 +1,82 @@
+"""The target interface every kind implements, and the lazy registry of kinds.
+
+A target receives the dataset frame once and answers for every row: batched for local engines,
+concurrent for endpoints (later kinds). Kinds: ``onnx`` and ``file`` today; ``torch``, ``http``,
+``openai`` and ``kserve`` slot in as new entries of :data:`TARGET_FACTORIES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+TARGET_FACTORIES: dict[str, str] = {
+    "onnx": "evalharness.targets.onnx:OnnxTarget",
+    "file": "evalharness.targets.file:FileTarget",
+}
+"""Target kind -> ``module:class``; the class is built as ``cls(spec, context)``."""
+
+TARGET_EXTRAS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", "onnx")}
+"""Target kind -> (module it needs, extra that installs it), checked before anything is imported."""
+
+
+@dataclass(frozen=True)
+class TargetContext:
+    """What a target needs to know about the suite: where paths start and which columns are inputs."""
+
+    base_dir: Path
+    id_column: str
+    input_columns: list[str]
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the suite, resolved from the suite's folder."""
+        return (self.base_dir / relative).resolve()
+
+
+@dataclass(frozen=True)
+class TargetOutput:
+    """Per-row answers: the predicted label and, when the model gives one, the positive-class score."""
+
+    label: np.ndarray
+    score: np.ndarray | None = None
+
+
+class Target(Protocol):
+    """The model under test."""
+
+    kind: str
+
+    def predict(self, frame: pd.DataFrame) -> TargetOutput:
+        """Answer for every row of ``frame`` (in order)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Plain facts for the run record: kind, file and its sha256, engine, settings."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine, connections or processes."""
+        ...
+
+
+def create_target(spec: Any, context: TargetContext) -> Target:
+    """Build the target a suite names; its module is imported only now."""
+    module_name, _, class_name = TARGET_FACTORIES[spec.kind].partition(":")
+    factory = getattr(importlib.import_module(module_name), class_name)
+    return factory(spec, context)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

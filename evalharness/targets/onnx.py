@@ -1,0 +1,201 @@
+"""Target ``onnx``: a real ONNX Runtime session, fed in batches from the dataset's columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalharness._optional import require
+from evalharness.errors import TargetError
+from evalharness.metrics.registry import did_you_mean
+from evalharness.suite.schema import OnnxTargetSpec, OutputRef
+from evalharness.targets.base import TargetContext, TargetOutput, file_sha256
+
+_NUMPY_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(bool)": np.bool_,
+    "tensor(string)": np.object_,
+}
+_PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """How one model input is built: which columns, which dtype, and whether it is [N] or [N, k]."""
+
+    name: str
+    columns: list[str]
+    dtype: Any
+    rank: int
+
+    def build(self, frame: pd.DataFrame) -> np.ndarray:
+        """The whole column block as one array, converted once (batches are views into it)."""
+        block = frame[self.columns]
+        try:
+            if self.dtype is np.object_:
+                array = block.astype(str).to_numpy(dtype=object)
+            else:
+                array = block.to_numpy(dtype=self.dtype)
+        except (ValueError, TypeError) as error:
+            raise TargetError(f"model input '{self.name}': columns {self.columns} are not {self.dtype.__name__}: {error}")
+        return array[:, 0] if self.rank == 1 else array
+
+
+def _session(ort: Any, spec: OnnxTargetSpec, context: TargetContext) -> Any:
+    path = context.resolve(spec.path)
+    options = ort.SessionOptions()
+    if spec.threads:
+        options.intra_op_num_threads = spec.threads
+    available = ort.get_available_providers()
+    providers = spec.providers or [p for p in _PREFERRED_PROVIDERS if p in available]
+    unknown = [p for p in providers if p not in available]
+    if unknown:
+        raise TargetError(f"ONNX Runtime providers {unknown} are not available here; available: {available}")
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as error:  # onnxruntime raises its own untyped errors for unreadable models
+        raise TargetError(f"ONNX Runtime cannot load {path}: {error}") from None
+
+
+def _plan_inputs(session: Any, spec: OnnxTargetSpec, context: TargetContext) -> list[InputPlan]:
+    model_inputs = {i.name: i for i in session.get_inputs()}
+    mapping = spec.inputs
+    if mapping is None:
+        if len(model_inputs) == 1:
+            mapping = {next(iter(model_inputs)): context.input_columns}
+        else:
+            missing = [name for name in model_inputs if name not in context.input_columns]
+            if missing:
+                raise TargetError(
+                    f"the model has inputs {list(model_inputs)}; map {missing} to dataset columns under target.inputs"
+                )
+            mapping = {name: name for name in model_inputs}
+    plans = []
+    for name, columns in mapping.items():
+        if name not in model_inputs:
+            raise TargetError(f"target.inputs names '{name}', not an input of the model" + did_you_mean(name, list(model_inputs)))
+        model_input = model_inputs[name]
+        dtype = _NUMPY_TYPES.get(model_input.type)
+        if dtype is None:
+            raise TargetError(f"model input '{name}' has type {model_input.type}, which evalharness cannot feed yet")
+        column_list = [columns] if isinstance(columns, str) else list(columns)
+        plans.append(InputPlan(name, column_list, dtype, len(model_input.shape or [None, None])))
+    unmapped = [name for name in model_inputs if name not in mapping]
+    if unmapped:
+        raise TargetError(f"model inputs {unmapped} are not mapped; add them under target.inputs")
+    return plans
+
+
+def _default_output(outputs: dict[str, Any], names: tuple[str, ...], kinds: tuple[str, ...]) -> OutputRef | None:
+    for name in names:
+        if name in outputs:
+            return OutputRef(name=name)
+    for name, output in outputs.items():
+        if output.type in kinds:
+            return OutputRef(name=name)
+    return None
+
+
+def _plan_outputs(session: Any, spec: OnnxTargetSpec) -> tuple[OutputRef | None, OutputRef | None]:
+    outputs = {o.name: o for o in session.get_outputs()}
+    label = spec.outputs.label or _default_output(
+        outputs, ("label", "output_label"), ("tensor(int64)", "tensor(int32)", "tensor(string)")
+    )
+    score = spec.outputs.score or _default_output(
+        outputs, ("probabilities", "output_probability", "score"), ("tensor(float)", "tensor(double)")
+    )
+    for ref in (label, score):
+        if ref is not None and ref.name not in outputs:
+            raise TargetError(f"the model has no output '{ref.name}'" + did_you_mean(ref.name, list(outputs)))
+        if ref is not None and not outputs[ref.name].type.startswith("tensor("):
+            raise TargetError(
+                f"output '{ref.name}' is {outputs[ref.name].type}, not a tensor "
+                "(a skl2onnx ZipMap?); export with options={'zipmap': False}"
+            )
+    if label is None and score is None:
+        raise TargetError(f"cannot tell which output is the label or score among {list(outputs)}; set target.outputs")
+    return label, score
+
+
+def _score_column(values: np.ndarray, ref: OutputRef) -> np.ndarray | None:
+    if values.ndim == 1:
+        return values.astype(float)
+    if ref.column is not None:
+        return values[:, ref.column].astype(float)
+    if values.shape[1] == 2:
+        return values[:, 1].astype(float)
+    return values[:, 0].astype(float) if values.shape[1] == 1 else None
+
+
+class OnnxTarget:
+    """Batched inference through ``onnxruntime.InferenceSession.run`` on CPU, or CUDA when present."""
+
+    kind = "onnx"
+
+    def __init__(self, spec: OnnxTargetSpec, context: TargetContext) -> None:
+        ort = require("onnxruntime", extra="onnx", needed_for="target kind 'onnx'")
+        self.spec = spec
+        self.path = context.resolve(spec.path)
+        self.session = _session(ort, spec, context)
+        self.input_plans = _plan_inputs(self.session, spec, context)
+        self.label_ref, self.score_ref = _plan_outputs(self.session, spec)
+        self.output_names = [ref.name for ref in (self.label_ref, self.score_ref) if ref is not None]
+        self._version = ort.__version__
+
+    def feeds(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Every model input for every row, converted once."""
+        return {plan.name: plan.build(frame) for plan in self.input_plans}
+
+    def run_batches(self, feeds: dict[str, np.ndarray], rows: int) -> list[list[np.ndarray]]:
+        """``session.run`` over consecutive batches of ``batch_size`` rows."""
+        size = self.spec.batch_size
+        run = self.session.run
+        return [
+            run(self.output_names, {name: array[start : start + size] for name, array in feeds.items()})
+            for start in range(0, rows, size)
+        ]
+
+    def predict(self, frame: pd.DataFrame) -> TargetOutput:
+        """Labels and positive-class scores for every row of ``frame``."""
+        try:
+            batches = self.run_batches(self.feeds(frame), len(frame))
+        except TargetError:
+            raise
+        except Exception as error:  # onnxruntime's own failures (shape or type mismatch)
+            raise TargetError(f"ONNX Runtime failed on {self.path.name}: {error}") from None
+        columns = [np.concatenate(parts) for parts in zip(*batches)] if batches else []
+        outputs = dict(zip(self.output_names, columns))
+        score = _score_column(outputs[self.score_ref.name], self.score_ref) if self.score_ref else None
+        if self.label_ref is not None:
+            label = np.asarray(outputs[self.label_ref.name]).reshape(len(frame), -1)[:, 0]
+        elif score is not None:
+            label = (score >= self.spec.outputs.threshold).astype(np.int64)
+        else:
+            label = np.argmax(outputs[self.score_ref.name], axis=1)
+        return TargetOutput(label=label, score=score)
+
+    def describe(self) -> dict[str, Any]:
+        """Model file, hash, engine version, providers and the input/output mapping."""
+        return {
+            "kind": self.kind,
+            "path": str(self.path),
+            "sha256": file_sha256(self.path),
+            "engine": f"onnxruntime {self._version}",
+            "providers": list(self.session.get_providers()),
+            "batch_size": self.spec.batch_size,
+            "inputs": {plan.name: plan.columns for plan in self.input_plans},
+            "outputs": {"label": self.label_ref and self.label_ref.name, "score": self.score_ref and self.score_ref.name},
+        }
+
+    def close(self) -> None:
+        """Drop the session so its memory is released."""
+        self.session = None
