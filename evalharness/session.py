@@ -59,11 +59,17 @@ class EvalSession:
         self.suite_records[suite["path"]] = suite
         self.gate_records.setdefault(suite["path"], []).append(GateRecord.model_validate(payload["gate"]))
 
+    def ordered_gates(self, display_path: str) -> list[GateRecord]:
+        """The gates reported for a suite, in the order the suite declares its metrics."""
+        order = next((s.metric_order for s in self.suites.values() if s.display_name == display_path), [])
+        rank = {name: index for index, name in enumerate(order)}
+        return sorted(self.gate_records.get(display_path, []), key=lambda g: (rank.get(g.name, len(rank)), g.nodeid))
+
     def record(self, environment: dict[str, Any]) -> RunRecord:
         """The RunRecord of everything reported so far (partial runs included)."""
         suites = []
         for path, suite in self.suite_records.items():
-            gates = sorted(self.gate_records.get(path, []), key=lambda g: g.nodeid)
+            gates = self.ordered_gates(path)
             suites.append(SuiteRecord.model_validate({**suite, "gates": gates}))
         summary, status = summarise(suites)
         return RunRecord(

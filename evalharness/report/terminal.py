@@ -14,9 +14,9 @@ _MARKUP = {"passed": {"green": True}, "failed": {"red": True, "bold": True}, "er
 def gate_rows(state: Any) -> list[tuple[tuple[str, ...], str]]:
     """(cells, status) per gate gathered this session, suites in order."""
     rows = []
-    for path, gates in state.gate_records.items():
+    for path in state.gate_records:
         suite_name = state.suite_records[path]["name"]
-        for gate in sorted(gates, key=lambda g: g.nodeid):
+        for gate in state.ordered_gates(path):
             cells = (
                 shorten(suite_name, 24),
                 gate.name,

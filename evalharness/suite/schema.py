@@ -29,7 +29,11 @@ class OutputRef(ClosedModel):
 
 
 class OnnxOutputs(ClosedModel):
-    """Which model outputs give the predicted label and the positive-class score."""
+    """Which model outputs give the predicted label and the positive-class score.
+
+    With neither set, outputs named like converters' (``label``, ``probabilities``) are used. With
+    only ``score`` set, the label is ``score >= threshold``.
+    """
 
     label: OutputRef | None = None
     score: OutputRef | None = None

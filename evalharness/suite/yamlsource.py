@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from evalharness.errors import Problem
 
 KeyPath = tuple[Any, ...]
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 Position = tuple[int, int]
 
 
@@ -67,6 +68,9 @@ class _Builder:
 
     def build(self, node: Node, path: KeyPath) -> Any:
         self.document.value_positions.setdefault(path, _position(node))
+        if isinstance(node, (MappingNode, SequenceNode)) and node.tag not in _PLAIN_COLLECTION_TAGS:
+            self._add(path, node, f"the tag {node.tag} is not allowed; only plain YAML values are allowed")
+            return None
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):

@@ -107,12 +107,10 @@ def _default_output(outputs: dict[str, Any], names: tuple[str, ...], kinds: tupl
 
 def _plan_outputs(session: Any, spec: OnnxTargetSpec) -> tuple[OutputRef | None, OutputRef | None]:
     outputs = {o.name: o for o in session.get_outputs()}
-    label = spec.outputs.label or _default_output(
-        outputs, ("label", "output_label"), ("tensor(int64)", "tensor(int32)", "tensor(string)")
-    )
-    score = spec.outputs.score or _default_output(
-        outputs, ("probabilities", "output_probability", "score"), ("tensor(float)", "tensor(double)")
-    )
+    label, score = spec.outputs.label, spec.outputs.score
+    if label is None and score is None:  # nothing mapped: recognise the usual converter outputs
+        label = _default_output(outputs, ("label", "output_label"), ("tensor(int64)", "tensor(int32)", "tensor(string)"))
+        score = _default_output(outputs, ("probabilities", "output_probability", "score"), ("tensor(float)", "tensor(double)"))
     for ref in (label, score):
         if ref is not None and ref.name not in outputs:
             raise TargetError(f"the model has no output '{ref.name}'" + did_you_mean(ref.name, list(outputs)))

@@ -1,0 +1,7 @@
+"""``python -m evalharness`` runs the command-line interface."""
+
+import sys
+
+from evalharness.cli import main
+
+sys.exit(main())

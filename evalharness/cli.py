@@ -1,0 +1,91 @@
+"""The ``evalharness`` command: run, validate, schema, report, version."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from evalharness.__about__ import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
+
+
+def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    import pytest
+
+    options = [f"--evalharness={path}" for path in args.suites]
+    if args.report_dir:
+        options.append(f"--evalharness-report-dir={args.report_dir}")
+    return int(pytest.main([*options, "-p", "no:cacheprovider", *extra]))
+
+
+def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
+    from evalharness.errors import EvalHarnessError
+    from evalharness.session import EvalSession
+
+    try:
+        state = EvalSession.load(list(args.suites), Path("reports"))
+    except EvalHarnessError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    for suite in state.suites.values():
+        rows = len(state.runs[suite.path].frame())
+        print(f"ok: {suite.display_name}: {suite.spec.name}, {len(suite.metric_order)} gates, {rows} rows")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
+    from evalharness.suite.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
+    from pydantic import ValidationError
+
+    from evalharness.report import load_record, write_reports
+
+    try:
+        record = load_record(args.record)
+    except (OSError, ValidationError, ValueError) as error:
+        print(f"evalharness report: cannot read {args.record}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    written = write_reports(record, args.out or args.record.parent)
+    print("wrote " + ", ".join(str(path) for path in written.values()))
+    return EXIT_OK if record.status in ("passed", "empty") else EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evalharness", description="Gate model builds on quality and speed.")
+    parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="evaluate suites (pytest --evalharness ...); extra args go to pytest")
+    run.add_argument("suites", nargs="+", help="suite files or folders")
+    run.add_argument("--report-dir", help="where reports are written (default: reports)")
+    run.set_defaults(handler=_cmd_run)
+    validate = commands.add_parser("validate", help="check suites and their datasets without running the model")
+    validate.add_argument("suites", nargs="+", help="suite files or folders")
+    validate.set_defaults(handler=_cmd_validate)
+    schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
+    schema.set_defaults(handler=_cmd_schema)
+    report = commands.add_parser("report", help="re-render junit.xml and report.html from a run.json")
+    report.add_argument("record", type=Path, help="a run.json written by a run")
+    report.add_argument("--out", type=Path, help="output folder (default: the run.json's folder)")
+    report.set_defaults(handler=_cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``evalharness`` console script; returns the exit code."""
+    args, extra = _parser().parse_known_args(argv)
+    if extra and args.command != "run":
+        _parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    return args.handler(args, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

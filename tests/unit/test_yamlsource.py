@@ -1,0 +1,44 @@
+"""The YAML reader: safe, positions for every key, duplicates and tags rejected."""
+
+from __future__ import annotations
+
+from evalharness.suite.yamlsource import format_key_path, parse_yaml
+
+
+def test_positions_are_recorded_for_values_and_keys() -> None:
+    document = parse_yaml("a: 1\nb:\n  c: [x, y]\n", "f.yaml")
+    assert document.data == {"a": 1, "b": {"c": ["x", "y"]}}
+    assert document.value_positions[("a",)] == (1, 4)
+    assert document.key_positions[("b", "c")] == (3, 3)
+    assert document.value_positions[("b", "c", 1)] == (3, 10)
+
+
+def test_duplicate_keys_are_errors_with_both_lines() -> None:
+    document = parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
+    assert [str(p) for p in document.problems] == ["f.yaml:3:1: a: duplicate key 'a' (first written on line 1); keep one"]
+    assert document.data == {"a": 1, "b": 2}
+
+
+def test_python_tags_are_refused_not_executed() -> None:
+    document = parse_yaml("cmd: !!python/object/apply:os.system ['echo hacked']\n", "f.yaml")
+    assert len(document.problems) == 1
+    assert "only plain YAML values are allowed" in document.problems[0].message
+    assert document.problems[0].line == 1
+
+
+def test_syntax_errors_are_located() -> None:
+    document = parse_yaml("a: [1, 2\nb: 3\n", "f.yaml")
+    assert len(document.problems) == 1
+    problem = document.problems[0]
+    assert problem.message.startswith("invalid YAML")
+    assert problem.line == 2
+
+
+def test_yaml_11_quirks_are_kept_for_the_schema_to_reject() -> None:
+    document = parse_yaml("x: 1e-3\ny: no\nz: 1.0e-3\n", "f.yaml")
+    assert document.data == {"x": "1e-3", "y": False, "z": 0.001}
+
+
+def test_key_paths_render_like_the_suite() -> None:
+    assert format_key_path(("dataset", "inputs", 2)) == "dataset.inputs[2]"
+    assert format_key_path(()) == ""
