@@ -30,7 +30,7 @@ class SuiteRun:
         self._predictions: Predictions | None = None
         self._error: EvalHarnessError | None = None
         self._values: dict[str, MetricValue] = {}
-        self.target_info: dict[str, Any] = {"kind": suite.spec.target.kind}
+        self.target_info: dict[str, Any] = _declared_target(suite)
 
     @property
     def spec(self) -> Any:
@@ -182,6 +182,13 @@ class SuiteRun:
         wrong = np.flatnonzero(~predictions.correct)
         record.failing_rows_total = int(wrong.size)
         record.failing_rows = predictions.rows(wrong[: spec_cap(self.spec)], predictions.row_loss)
+
+
+def _declared_target(suite: LoadedSuite) -> dict[str, Any]:
+    """What the suite says about its target, before (or without) loading it."""
+    target = suite.spec.target
+    path = suite.resolve(target.path)
+    return {"kind": target.kind, "path": str(path), "sha256": file_sha256(path) if path.is_file() else None}
 
 
 def spec_cap(spec: Any) -> int:

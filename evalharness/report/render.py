@@ -21,9 +21,15 @@ def templates_dir() -> Path:
 
 def _finalize(value: Any) -> Any:
     """Every ``{{ }}`` output: None as empty, text stripped of XML-illegal characters."""
-    if value is None:
+    if value is None or isinstance(value, _undefined_type()):
         return ""
     return xml_safe(value) if isinstance(value, str) else value
+
+
+def _undefined_type() -> type:
+    import jinja2
+
+    return jinja2.Undefined
 
 
 @cache
@@ -35,7 +41,7 @@ def environment() -> Any:
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=True,
         finalize=_finalize,
-        undefined=jinja2.StrictUndefined,
+        undefined=jinja2.ChainableUndefined,  # partial records (a failed target) still render
         trim_blocks=True,
         lstrip_blocks=True,
     )
