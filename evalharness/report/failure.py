@@ -10,12 +10,13 @@ from evalharness.report.text import format_interval, format_number, shorten, ter
 _INPUT_WIDTH = 90
 
 
-def _cell(value: Any) -> str:
+def format_cell(value: Any) -> str:
+    """A dataset value for tables: floats to 6 significant digits, everything else as text."""
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _row_line(row: dict[str, Any]) -> str:
-    inputs = ", ".join(f"{key}={_cell(value)}" for key, value in row.get("inputs", {}).items())
+    inputs = ", ".join(f"{key}={format_cell(value)}" for key, value in row.get("inputs", {}).items())
     score = format_number(row.get("score"), 3) if "score" in row else "-"
     loss = format_number(row.get("loss"), 3) if "loss" in row else "-"
     cells = f"{str(row['id']):<12} {str(row['expected']):<9} {str(row['predicted']):<10} {score:<7} {loss:<7}"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.record import RunRecord
-from evalharness.report.failure import format_gate_failure
+from evalharness.report.failure import format_cell, format_gate_failure
 from evalharness.report.text import format_interval, format_number, xml_safe
 
 _PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
@@ -45,7 +45,7 @@ def environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(number=format_number, interval=format_interval, failure_text=format_gate_failure)
+    env.filters.update(cell=format_cell, number=format_number, interval=format_interval, failure_text=format_gate_failure)
     return env
 
 

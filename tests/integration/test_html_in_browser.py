@@ -1,0 +1,64 @@
+"""The HTML report opened in a real headless Chromium: the DOM holds the gates and no injected markup."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from evalharness.report import write_reports
+from tests.unit.test_reports import _record
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make browser installs Debian's chromium)"),
+]
+
+
+class _Elements(HTMLParser):
+    """Counts elements and keeps the text of each gate row, as the browser serialised them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.gate_rows: list[str] = []
+        self._in_row = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "tr" and any(name == "data-gate" for name, _ in attrs):
+            self._in_row = True
+            self.gate_rows.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_row = self._in_row and tag != "tr"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_row:
+            self.gate_rows[-1] += data
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    command = [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+
+
+def test_report_renders_in_chromium_without_injected_markup(tmp_path: Path) -> None:
+    html = write_reports(_record(), tmp_path / "reports")["html"]
+    dom = _chromium("--dump-dom", html.as_uri(), profile=tmp_path / "profile").stdout
+    elements = _Elements()
+    elements.feed(dom)
+    assert "script" not in elements.tags and "img" not in elements.tags
+    assert len(elements.gate_rows) == 3
+    assert "accuracy" in elements.gate_rows[0] and "failed" in elements.gate_rows[0]
+    assert 'evil <script>alert("x")</script>' in dom.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+    screenshot = tmp_path / "report.png"
+    _chromium(f"--screenshot={screenshot}", "--window-size=1280,900", html.as_uri(), profile=tmp_path / "profile")
+    assert screenshot.stat().st_size > 10_000
