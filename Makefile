@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup models benchmark schema lint clean
+.PHONY: eval test setup browser models benchmark schema clean
 
 setup: $(STAMP)
 
@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml constraints.txt
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest --evalharness $(SUITE) $(PYTEST_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+browser:
+	@bash scripts/install-browser.sh
 
 models: $(STAMP)
 	$(BIN)/python scripts/build_finance_demo.py

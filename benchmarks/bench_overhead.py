@@ -1,0 +1,120 @@
+"""Harness overhead on 100k rows: evalharness vs a raw ``InferenceSession.run`` loop, in one run.
+
+Reference: a plain loop of ``session.run`` over the same pre-built numpy batches with the same
+batch size and the same model (the least any tool must do). Measured:
+
+- predict path: ``OnnxTarget.predict(frame)``: column-to-tensor conversion, batching and output
+  mapping, i.e. everything the harness adds around inference (goal: ratio <= 1.05);
+- full evaluation: the predict path plus all five gates of suites/finance.yaml with their
+  confidence intervals (1000 bootstrap resamples for F1 and AUC), as users run it.
+
+Runs alternate (reference, harness, reference, ...) and the median of each is compared, so drift
+in machine speed hits both sides. Usage: ``python benchmarks/bench_overhead.py [--rows N] [--repeats R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+
+from evalharness.runner import SuiteRun
+from evalharness.suite.loader import load_suite
+from evalharness.targets import TargetContext, create_target
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SUITE = REPO_ROOT / "suites" / "finance.yaml"
+
+
+def scaled_frame(frame: pd.DataFrame, rows: int, id_column: str, seed: int = 0) -> pd.DataFrame:
+    """``rows`` rows resampled from the dataset, with fresh unique ids."""
+    picks = np.random.default_rng(seed).integers(0, len(frame), rows)
+    scaled = frame.iloc[picks].reset_index(drop=True)
+    scaled[id_column] = [f"B{i:07d}" for i in range(rows)]
+    return scaled
+
+
+def raw_loop(session: ort.InferenceSession, batches: list[dict[str, np.ndarray]], outputs: list[str]) -> Callable[[], Any]:
+    """The reference: nothing but ``session.run`` over ready batches."""
+
+    def run() -> Any:
+        return [session.run(outputs, feed) for feed in batches]
+
+    return run
+
+
+def median_seconds(functions: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median wall time of each function, alternating between them on every repeat."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def machine() -> str:
+    """CPU model and core count, for the performance table."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, onnxruntime {ort.__version__}"
+
+
+def main() -> None:
+    """Measure and print the ratios as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+
+    suite = load_suite(SUITE)
+    run = SuiteRun(suite)
+    frame = scaled_frame(run.frame(), args.rows, suite.spec.dataset.id)
+    columns = [c for c in frame.columns if c not in (suite.spec.dataset.id, suite.spec.dataset.expected)]
+    target = create_target(suite.spec.target, TargetContext(suite.base_dir, suite.spec.dataset.id, columns))
+    feeds = target.feeds(frame)
+    size = suite.spec.target.batch_size
+    batches = [{name: array[start : start + size] for name, array in feeds.items()} for start in range(0, len(frame), size)]
+    session = ort.InferenceSession(str(target.path), providers=target.session.get_providers())
+
+    def full_evaluation() -> None:
+        evaluation = SuiteRun(suite, frame)
+        for name in suite.metric_order:
+            evaluation.evaluate_gate(name, name)
+
+    medians = median_seconds(
+        {"raw": raw_loop(session, batches, target.output_names), "predict": lambda: target.predict(frame),
+         "evaluate": full_evaluation},
+        args.repeats,
+    )  # fmt: skip
+    result = {
+        "rows": args.rows,
+        "batch_size": size,
+        "repeats": args.repeats,
+        "raw_loop_s": round(medians["raw"], 4),
+        "harness_predict_s": round(medians["predict"], 4),
+        "harness_full_evaluation_s": round(medians["evaluate"], 4),
+        "predict_ratio": round(medians["predict"] / medians["raw"], 3),
+        "full_evaluation_ratio": round(medians["evaluate"] / medians["raw"], 3),
+        "machine": machine(),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""The bundled finance suite end to end, checked against scikit-learn on an independent session."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+ort = pytest.importorskip("onnxruntime")
+
+FEATURES = ["amount", "hour", "card_present", "is_international", "is_new_device",
+            "distance_from_home_km", "txn_count_24h", "account_age_days"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finance_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("finance-reports")
+    command = [sys.executable, "-m", "pytest", "--evalharness", "suites/finance.yaml", "-p", "no:cacheprovider",
+               "--evalharness-report-dir", str(out)]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, float]:
+    """The same numbers computed independently: a fresh ONNX Runtime session and scikit-learn."""
+    frame = pd.read_csv(REPO_ROOT / "datasets" / "finance" / "transactions.csv")
+    session = ort.InferenceSession(str(REPO_ROOT / "models" / "fraud.onnx"), providers=["CPUExecutionProvider"])
+    feeds = {"numeric": frame[FEATURES].to_numpy(np.float32), "merchant_category": frame[["merchant_category"]].to_numpy(object)}
+    label, probabilities = session.run(["label", "probabilities"], feeds)
+    truth = frame["is_fraud"].to_numpy()
+    return {
+        "accuracy": skm.accuracy_score(truth, label),
+        "precision": skm.precision_score(truth, label),
+        "recall": skm.recall_score(truth, label),
+        "f1": skm.f1_score(truth, label),
+        "auc": skm.roc_auc_score(truth, probabilities[:, 1]),
+    }
+
+
+def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type: ignore[no-untyped-def]
+    result, _ = finance_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout
+    table = [line for line in result.stdout.splitlines() if line.startswith("finance-fraud ")]
+    assert [line.split()[1] for line in table] == ["accuracy", "precision", "recall", "f1", "auc"]
+    assert all(line.rstrip().endswith("PASSED") for line in table)
+
+
+def test_recorded_values_match_scikit_learn(finance_run, reference) -> None:  # type: ignore[no-untyped-def]
+    _, out = finance_run
+    record = json.loads((out / "run.json").read_text())
+    suite = record["suites"][0]
+    assert record["status"] == "passed" and suite["rows"] == 6000
+    for gate in suite["gates"]:
+        assert gate["value"] == pytest.approx(reference[gate["name"]], abs=1e-9), gate["name"]
+        low, high = gate["interval"]
+        assert low <= gate["value"] <= high
+        assert gate["status"] == "passed"
+    assert next(g for g in suite["gates"] if g["name"] == "accuracy")["min"] == 0.92
+
+
+def test_record_has_the_environment_manifest(finance_run) -> None:  # type: ignore[no-untyped-def]
+    _, out = finance_run
+    record = json.loads((out / "run.json").read_text())
+    suite = record["suites"][0]
+    assert len(suite["sha256"]) == len(suite["dataset"]["sha256"]) == len(suite["target"]["sha256"]) == 64
+    assert suite["target"]["engine"].startswith("onnxruntime ")
+    assert suite["seed"] == 7
+    environment = record["environment"]
+    assert {"python", "platform", "packages", "git_commit"} <= set(environment)
+    assert "onnxruntime" in environment["packages"] and "numpy" in environment["packages"]
+    assert suite["confusion_matrix"]["labels"] == [0, 1]
+    assert sum(map(sum, suite["confusion_matrix"]["matrix"])) == 6000
+    assert len(suite["failing_rows"]) == min(50, suite["failing_rows_total"])
+
+
+def test_finance_junit_validates(finance_run, junit_schema) -> None:  # type: ignore[no-untyped-def]
+    _, out = finance_run
+    junit_schema.validate(str(out / "junit.xml"))
+
+
+def test_demo_build_is_deterministic_and_matches_the_committed_files(tmp_path: Path) -> None:
+    pytest.importorskip("skl2onnx")
+    script = REPO_ROOT / "scripts" / "build_finance_demo.py"
+    for folder in ("a", "b"):
+        subprocess.run([sys.executable, str(script), "--out-root", str(tmp_path / folder)], check=True,
+                       capture_output=True, timeout=300)  # fmt: skip
+    for relative in ("datasets/finance/transactions.csv", "models/fraud.onnx"):
+        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
+    committed_csv = (REPO_ROOT / "datasets/finance/transactions.csv").read_bytes()
+    assert (tmp_path / "a" / "datasets/finance/transactions.csv").read_bytes() == committed_csv
+    frame = pd.read_csv(REPO_ROOT / "datasets/finance/transactions.csv")
+    feeds = {"numeric": frame[FEATURES].to_numpy(np.float32), "merchant_category": frame[["merchant_category"]].to_numpy(object)}
+    rebuilt = ort.InferenceSession(str(tmp_path / "a" / "models/fraud.onnx")).run(["label"], feeds)[0]
+    committed = ort.InferenceSession(str(REPO_ROOT / "models/fraud.onnx")).run(["label"], feeds)[0]
+    assert (rebuilt == committed).mean() >= 0.999
+    assert (REPO_ROOT / "models/fraud.onnx").stat().st_size <= 1_000_000
