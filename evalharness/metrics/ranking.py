@@ -35,16 +35,17 @@ def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
 
 
 def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, stats: Statistics) -> np.ndarray:
+    """AUC of each row resample; one gather and one bincount per resample chunk."""
     _, group = np.unique(score, return_inverse=True)
     size = int(group.max()) + 1
+    cell = 2 * group.astype(np.int64) + truth  # (score group, label) of each row
 
     def statistic(indices: np.ndarray) -> np.ndarray:
         resamples = indices.shape[0]
-        flat = (group[indices] + size * np.arange(resamples)[:, None]).ravel()
-        is_positive = truth[indices].ravel()
-        positives = np.bincount(flat[is_positive], minlength=resamples * size).reshape(resamples, size)
-        negatives = np.bincount(flat[~is_positive], minlength=resamples * size).reshape(resamples, size)
-        return _auc_from_groups(positives, negatives)
+        flat = cell[indices]
+        flat += (2 * size * np.arange(resamples, dtype=np.int64))[:, None]
+        counts = np.bincount(flat.ravel(), minlength=resamples * 2 * size).reshape(resamples, size, 2)
+        return _auc_from_groups(counts[..., 1], counts[..., 0])
 
     return bootstrap_rows(len(truth), stats, "auc", statistic)
 

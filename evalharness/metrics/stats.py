@@ -65,8 +65,9 @@ def bootstrap_rows(
     """
     rng = rng_for(stats, name)
     chunk = max(1, budget // max(n, 1))
+    dtype = np.int32 if n < 2**31 else np.int64
     values = []
     for start in range(0, stats.resamples, chunk):
         size = min(chunk, stats.resamples - start)
-        values.append(statistic(rng.integers(0, n, size=(size, n))))
+        values.append(statistic(rng.integers(0, n, size=(size, n), dtype=dtype)))
     return np.concatenate(values) if values else np.empty(0)

@@ -39,15 +39,19 @@ class InputPlan:
 
     def build(self, frame: pd.DataFrame) -> np.ndarray:
         """The whole column block as one array, converted once (batches are views into it)."""
-        block = frame[self.columns]
         try:
-            if self.dtype is np.object_:
-                array = block.astype(str).to_numpy(dtype=object)
-            else:
-                array = block.to_numpy(dtype=self.dtype)
+            array = np.empty((len(frame), len(self.columns)), dtype=self.dtype)
+            for position, column in enumerate(self.columns):
+                array[:, position] = _as_text(frame[column]) if self.dtype is np.object_ else frame[column].to_numpy()
         except (ValueError, TypeError) as error:
             raise TargetError(f"model input '{self.name}': columns {self.columns} are not {self.dtype.__name__}: {error}")
         return array[:, 0] if self.rank == 1 else array
+
+
+def _as_text(column: pd.Series) -> np.ndarray:
+    """A column as Python strings (missing as "nan"), building each distinct string only once."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return np.asarray([str(value) for value in uniques], dtype=object)[codes]
 
 
 def _session(ort: Any, spec: OnnxTargetSpec, context: TargetContext) -> Any:
