@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup browser models benchmark schema clean
+.PHONY: eval test setup browser lint models benchmark schema clean
 
 setup: $(STAMP)
 
@@ -19,8 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest --evalharness $(SUITE) $(PYTEST_ARGS)
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check evalharness tests benchmarks scripts
+	$(BIN)/mypy
 
 browser:
 	@bash scripts/install-browser.sh
@@ -32,7 +36,7 @@ schema: $(STAMP)
 	$(BIN)/evalharness schema > schemas/suite-v1.json
 
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_overhead.py --repeats 15
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html .pytest_cache

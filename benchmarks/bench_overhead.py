@@ -21,8 +21,9 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -44,7 +45,9 @@ def scaled_frame(frame: pd.DataFrame, rows: int, id_column: str, seed: int = 0) 
     return scaled
 
 
-def raw_loop(session: ort.InferenceSession, batches: list[dict[str, np.ndarray]], outputs: list[str]) -> Callable[[], Any]:
+def raw_loop(
+    session: ort.InferenceSession, batches: list[dict[str, np.ndarray]], outputs: list[str]
+) -> Callable[[], Any]:
     """The reference: nothing but ``session.run`` over ready batches."""
 
     def run() -> Any:
@@ -90,7 +93,9 @@ def main() -> None:
     target = create_target(suite.spec.target, TargetContext(suite.base_dir, suite.spec.dataset.id, columns))
     feeds = target.feeds(frame)
     size = suite.spec.target.batch_size
-    batches = [{name: array[start : start + size] for name, array in feeds.items()} for start in range(0, len(frame), size)]
+    batches = [
+        {name: array[start : start + size] for name, array in feeds.items()} for start in range(0, len(frame), size)
+    ]
     # The reference uses the harness's own session: two sessions would each keep a spinning
     # intra-op thread pool and slow each other down on a small machine.
     reference = raw_loop(target.session, batches, target.output_names)

@@ -60,7 +60,7 @@ class GateItem(pytest.Item):
         if self.gate_record.status == "failed":
             raise GateFailed(format_gate_failure(self.gate_record))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """Our own message for gate failures and user errors; a traceback only for bugs."""
         if isinstance(excinfo.value, GateFailed):
             return excinfo.value.text
@@ -80,4 +80,3 @@ class GateItem(pytest.Item):
         if self.gate_record is None or self.suite_payload is None:
             return None
         return {"gate": self.gate_record.model_dump(mode="json"), "suite": self.suite_payload}
-

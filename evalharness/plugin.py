@@ -6,7 +6,6 @@ that needs it, so installing evalharness costs other pytest runs nothing.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--evalharness-no-reports", action="store_true", default=False, dest="evalharness_no_reports",
         help="evaluate and gate, but write no report files",
     )  # fmt: skip
-    parser.addini("evalharness_suites", type="args", default=[], help="suites evaluated when --evalharness is not given")
+    parser.addini(
+        "evalharness_suites", type="args", default=[], help="suites evaluated when --evalharness is not given"
+    )
     parser.addini("evalharness_report_dir", default=DEFAULT_REPORT_DIR, help="default for --evalharness-report-dir")
 
 
@@ -113,7 +114,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call" and payload is not None:
         result = payload()
         if result is not None:
-            setattr(report, "evalharness", result)
+            report.evalharness = result
     return report
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 RECORD_VERSION = 1
 GateStatus = Literal["passed", "failed", "error", "info"]
+RunStatus = Literal["passed", "failed", "error", "empty"]
 
 
 def finite_or_none(value: float | None) -> float | None:
@@ -93,7 +94,7 @@ class RunRecord(_Record):
     record_version: int = RECORD_VERSION
     tool: str = "evalharness"
     evalharness_version: str
-    status: Literal["passed", "failed", "error", "empty"]
+    status: RunStatus
     started_at: str
     finished_at: str
     duration_s: float
@@ -105,11 +106,13 @@ class RunRecord(_Record):
     @classmethod
     def _supported(cls, version: int) -> int:
         if version > RECORD_VERSION:
-            raise ValueError(f"record version {version} is newer than this evalharness reads ({RECORD_VERSION}); upgrade")
+            raise ValueError(
+                f"record version {version} is newer than this evalharness reads ({RECORD_VERSION}); upgrade"
+            )
         return version
 
 
-def summarise(suites: list[SuiteRecord]) -> tuple[Summary, str]:
+def summarise(suites: list[SuiteRecord]) -> tuple[Summary, RunStatus]:
     """Counts over every gate, and the run status they imply."""
     statuses = [gate.status for suite in suites for gate in suite.gates]
     summary = Summary(

@@ -10,7 +10,7 @@ from evalharness.errors import EvalHarnessError
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricValue, Statistics
 from evalharness.metrics.registry import get_metric
-from evalharness.record import GateRecord, SuiteRecord
+from evalharness.record import GateRecord, GateStatus, SuiteRecord
 from evalharness.suite.dataset import dataset_format, input_columns, load_dataset
 from evalharness.targets.base import TargetContext, create_target, file_sha256
 
@@ -110,7 +110,7 @@ class SuiteRun:
         gate_on = options.gate_on or self.spec.statistics.gate_on
         value = self.metric_value(name)
         verdict = judge(name, value, options, gate_on)
-        status = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
+        status: GateStatus = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
         worst = self.predictions().worst(value.row_loss, self.spec.report.worst_rows)
         return GateRecord(
             name=name,

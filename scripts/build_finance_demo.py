@@ -77,11 +77,16 @@ def train(frame: pd.DataFrame):  # type: ignore[no-untyped-def]
     from sklearn.preprocessing import OneHotEncoder
 
     features = ColumnTransformer(
-        [("numeric", "passthrough", NUMERIC), ("category", OneHotEncoder(handle_unknown="ignore"), ["merchant_category"])]
+        [
+            ("numeric", "passthrough", NUMERIC),
+            ("category", OneHotEncoder(handle_unknown="ignore"), ["merchant_category"]),
+        ]
     )
     classifier = GradientBoostingClassifier(n_estimators=80, max_depth=3, learning_rate=0.15, random_state=0)
     pipeline = Pipeline([("features", features), ("classifier", classifier)])
-    return pipeline.fit(frame[NUMERIC + ["merchant_category"]].astype({c: np.float32 for c in NUMERIC}), frame["is_fraud"])
+    return pipeline.fit(
+        frame[NUMERIC + ["merchant_category"]].astype({c: np.float32 for c in NUMERIC}), frame["is_fraud"]
+    )
 
 
 def export(pipeline) -> bytes:  # type: ignore[no-untyped-def]
@@ -91,12 +96,16 @@ def export(pipeline) -> bytes:  # type: ignore[no-untyped-def]
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    inputs = [(name, FloatTensorType([None, 1])) for name in NUMERIC] + [("merchant_category", StringTensorType([None, 1]))]
+    inputs = [(name, FloatTensorType([None, 1])) for name in NUMERIC] + [
+        ("merchant_category", StringTensorType([None, 1]))
+    ]
     classifier = pipeline.named_steps["classifier"]
-    model = convert_sklearn(pipeline, "finance-fraud", inputs, options={id(classifier): {"zipmap": False}}, target_opset=17)
+    model = convert_sklearn(
+        pipeline, "finance-fraud", inputs, options={id(classifier): {"zipmap": False}}, target_opset=17
+    )
     model = _with_numeric_block(model)
     # skl2onnx collects opsets in a set, whose order follows PYTHONHASHSEED: sort for stable bytes.
-    opsets = sorted(((o.domain, o.version) for o in model.opset_import))
+    opsets = sorted((o.domain, o.version) for o in model.opset_import)
     del model.opset_import[:]
     model.opset_import.extend(helper.make_opsetid(domain, version) for domain, version in opsets)
     model.doc_string = "Card-fraud classifier built by scripts/build_finance_demo.py (evalharness demo)."
@@ -125,10 +134,17 @@ def held_out_metrics(model_bytes: bytes, frame: pd.DataFrame, pipeline) -> dict[
     from sklearn import metrics
 
     session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
-    feeds = {"numeric": frame[NUMERIC].to_numpy(np.float32), "merchant_category": frame[["merchant_category"]].to_numpy(object)}
+    feeds = {
+        "numeric": frame[NUMERIC].to_numpy(np.float32),
+        "merchant_category": frame[["merchant_category"]].to_numpy(object),
+    }
     label, probabilities = session.run(["label", "probabilities"], feeds)
     truth = frame["is_fraud"].to_numpy()
-    agreement = float((label == pipeline.predict(frame[NUMERIC + ["merchant_category"]].astype({c: np.float32 for c in NUMERIC}))).mean())
+    agreement = float(
+        (
+            label == pipeline.predict(frame[NUMERIC + ["merchant_category"]].astype({c: np.float32 for c in NUMERIC}))
+        ).mean()
+    )
     assert agreement >= 0.999, f"ONNX and scikit-learn disagree on {1 - agreement:.2%} of rows"
     return {
         "accuracy": metrics.accuracy_score(truth, label),

@@ -52,7 +52,9 @@ def two_feature_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, 2))
     noisy = x.sum(axis=1) + rng.normal(scale=0.5, size=rows)
-    return pd.DataFrame({"row_id": [f"r{i:05d}" for i in range(rows)], "x1": x[:, 0], "x2": x[:, 1], "y": (noisy > 0).astype(int)})
+    return pd.DataFrame(
+        {"row_id": [f"r{i:05d}" for i in range(rows)], "x1": x[:, 0], "x2": x[:, 1], "y": (noisy > 0).astype(int)}
+    )
 
 
 def write_suite(directory: Path, metrics: str = "accuracy: {min: 0.8}", **overrides: str) -> Path:

@@ -109,7 +109,7 @@ class AveragedMetric:
         counts = binary_counts(predictions)
         value = float(self.per_class(counts)[1])
         truth, predicted = predictions.binary_truth()
-        relevant = {0: predicted, 1: truth}.get(self.denominator_axis, truth | predicted)
+        relevant = {0: predicted, 1: truth}.get(self.denominator_axis or 0, truth | predicted)
         loss = np.where(relevant, predictions.row_loss, 0.0)
         if self.denominator_axis is None:
             samples = self.per_class(bootstrap_counts(counts, stats, self.name))[:, 1]

@@ -45,7 +45,9 @@ def environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cell=format_cell, number=format_number, interval=format_interval, failure_text=format_gate_failure)
+    env.filters.update(
+        cell=format_cell, number=format_number, interval=format_interval, failure_text=format_gate_failure
+    )
     return env
 
 

@@ -43,7 +43,10 @@ def read_table(path: Path, file_format: str) -> pd.DataFrame:
 def _column_problems(suite: LoadedSuite, frame: pd.DataFrame) -> list[Problem]:
     spec = suite.spec.dataset
     columns = [str(c) for c in frame.columns]
-    wanted = [(("dataset", "id"), spec.id), (("dataset", "expected"), spec.expected)]
+    wanted: list[tuple[tuple[str | int, ...], str]] = [
+        (("dataset", "id"), spec.id),
+        (("dataset", "expected"), spec.expected),
+    ]
     wanted += [(("dataset", "inputs", i), column) for i, column in enumerate(spec.inputs or [])]
     return [
         suite.problem(path, f"column '{column}' is not in the dataset" + did_you_mean(column, columns))
@@ -81,7 +84,9 @@ def load_dataset(suite: LoadedSuite) -> pd.DataFrame:
     except ValueError as error:
         raise SuiteError([suite.problem(("dataset", "path"), str(error))]) from None
     if frame.empty:
-        raise SuiteError([suite.problem(("dataset", "path"), f"{path.name} has no rows; a suite needs data to evaluate")])
+        raise SuiteError(
+            [suite.problem(("dataset", "path"), f"{path.name} has no rows; a suite needs data to evaluate")]
+        )
     problems = _column_problems(suite, frame)
     problems = problems or _content_problems(suite, frame)
     if problems:

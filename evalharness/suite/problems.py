@@ -68,7 +68,7 @@ def allowed_keys(root: type[BaseModel], path: KeyPath, data: Any) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
-def _message(error: dict[str, Any], path: KeyPath, root: type[BaseModel], data: Any) -> str:
+def _message(error: Any, path: KeyPath, root: type[BaseModel], data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         key = path[-1]
@@ -80,7 +80,8 @@ def _message(error: dict[str, Any], path: KeyPath, root: type[BaseModel], data: 
     if kind == "union_tag_invalid":
         tag = error["ctx"].get("tag")
         if tag in PLANNED_TARGET_KINDS:
-            return f"target kind '{tag}' is planned but not available in this version; use one of {', '.join(TARGET_KINDS)}"
+            available = ", ".join(TARGET_KINDS)
+            return f"target kind '{tag}' is planned but not available in this version; use one of {available}"
         return f"unknown target kind '{tag}'" + did_you_mean(str(tag), list(TARGET_KINDS))
     if kind == "union_tag_not_found":
         return f"missing required key 'kind' (one of {', '.join(TARGET_KINDS)})"

@@ -7,7 +7,7 @@ third-party packages) join the schema and its JSON Schema export without edits h
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PositiveInt, create_model, field_validator, model_validator
 
@@ -50,7 +50,9 @@ class OnnxTargetSpec(ClosedModel):
         None, description="model input name -> dataset column, or columns stacked into one [N, k] tensor"
     )
     outputs: OnnxOutputs = OnnxOutputs()
-    providers: list[str] | None = Field(None, description="ONNX Runtime providers; default: CUDA when present, then CPU")
+    providers: list[str] | None = Field(
+        None, description="ONNX Runtime providers; default: CUDA when present, then CPU"
+    )
     threads: PositiveInt | None = Field(None, description="intra-op threads; default: ONNX Runtime's choice")
 
 
@@ -63,7 +65,7 @@ class FileTargetSpec(ClosedModel):
     score: str | None = Field(None, description="column holding the positive-class score")
 
 
-TargetSpec = Annotated[Union[OnnxTargetSpec, FileTargetSpec], Field(discriminator="kind")]
+TargetSpec = Annotated[OnnxTargetSpec | FileTargetSpec, Field(discriminator="kind")]
 TARGET_KINDS = ("onnx", "file")
 PLANNED_TARGET_KINDS = ("torch", "http", "openai", "kserve")
 

@@ -75,6 +75,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
         return self._scalar(node, path)
 
     def _scalar(self, node: ScalarNode, path: KeyPath) -> Any:
@@ -91,7 +92,7 @@ class _Builder:
             self._add(path, node, str(error.problem))
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self._scalar(key_node, path) if isinstance(key_node, ScalarNode) else None
+            key = self.constructor.construct_object(key_node) if isinstance(key_node, ScalarNode) else None
             if key is None or isinstance(key, (list, dict)):
                 self._add(path, key_node, "keys must be plain scalars such as names")
                 continue

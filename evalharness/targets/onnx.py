@@ -44,7 +44,9 @@ class InputPlan:
             for position, column in enumerate(self.columns):
                 array[:, position] = _as_text(frame[column]) if self.dtype is np.object_ else frame[column].to_numpy()
         except (ValueError, TypeError) as error:
-            raise TargetError(f"model input '{self.name}': columns {self.columns} are not {self.dtype.__name__}: {error}")
+            raise TargetError(
+                f"model input '{self.name}': columns {self.columns} are not {self.dtype.__name__}: {error}"
+            ) from None
         return array[:, 0] if self.rank == 1 else array
 
 
@@ -86,7 +88,9 @@ def _plan_inputs(session: Any, spec: OnnxTargetSpec, context: TargetContext) -> 
     plans = []
     for name, columns in mapping.items():
         if name not in model_inputs:
-            raise TargetError(f"target.inputs names '{name}', not an input of the model" + did_you_mean(name, list(model_inputs)))
+            raise TargetError(
+                f"target.inputs names '{name}', not an input of the model" + did_you_mean(name, list(model_inputs))
+            )
         model_input = model_inputs[name]
         dtype = _NUMPY_TYPES.get(model_input.type)
         if dtype is None:
@@ -113,8 +117,12 @@ def _plan_outputs(session: Any, spec: OnnxTargetSpec) -> tuple[OutputRef | None,
     outputs = {o.name: o for o in session.get_outputs()}
     label, score = spec.outputs.label, spec.outputs.score
     if label is None and score is None:  # nothing mapped: recognise the usual converter outputs
-        label = _default_output(outputs, ("label", "output_label"), ("tensor(int64)", "tensor(int32)", "tensor(string)"))
-        score = _default_output(outputs, ("probabilities", "output_probability", "score"), ("tensor(float)", "tensor(double)"))
+        label = _default_output(
+            outputs, ("label", "output_label"), ("tensor(int64)", "tensor(int32)", "tensor(string)")
+        )
+        score = _default_output(
+            outputs, ("probabilities", "output_probability", "score"), ("tensor(float)", "tensor(double)")
+        )
     for ref in (label, score):
         if ref is not None and ref.name not in outputs:
             raise TargetError(f"the model has no output '{ref.name}'" + did_you_mean(ref.name, list(outputs)))
@@ -182,6 +190,7 @@ class OnnxTarget:
         elif score is not None:
             label = (score >= self.spec.outputs.threshold).astype(np.int64)
         else:
+            assert self.score_ref is not None  # _plan_outputs guarantees a label or a score
             label = np.argmax(outputs[self.score_ref.name], axis=1)
         return TargetOutput(label=label, score=score)
 
@@ -195,7 +204,10 @@ class OnnxTarget:
             "providers": list(self.session.get_providers()),
             "batch_size": self.spec.batch_size,
             "inputs": {plan.name: plan.columns for plan in self.input_plans},
-            "outputs": {"label": self.label_ref and self.label_ref.name, "score": self.score_ref and self.score_ref.name},
+            "outputs": {
+                "label": self.label_ref and self.label_ref.name,
+                "score": self.score_ref and self.score_ref.name,
+            },
         }
 
     def close(self) -> None:

@@ -36,7 +36,10 @@ def reference() -> dict[str, float]:
     """The same numbers computed independently: a fresh ONNX Runtime session and scikit-learn."""
     frame = pd.read_csv(REPO_ROOT / "datasets" / "finance" / "transactions.csv")
     session = ort.InferenceSession(str(REPO_ROOT / "models" / "fraud.onnx"), providers=["CPUExecutionProvider"])
-    feeds = {"numeric": frame[FEATURES].to_numpy(np.float32), "merchant_category": frame[["merchant_category"]].to_numpy(object)}
+    feeds = {
+        "numeric": frame[FEATURES].to_numpy(np.float32),
+        "merchant_category": frame[["merchant_category"]].to_numpy(object),
+    }
     label, probabilities = session.run(["label", "probabilities"], feeds)
     truth = frame["is_fraud"].to_numpy()
     return {
@@ -101,7 +104,10 @@ def test_demo_build_is_deterministic_and_matches_the_committed_files(tmp_path: P
     committed_csv = (REPO_ROOT / "datasets/finance/transactions.csv").read_bytes()
     assert (tmp_path / "a" / "datasets/finance/transactions.csv").read_bytes() == committed_csv
     frame = pd.read_csv(REPO_ROOT / "datasets/finance/transactions.csv")
-    feeds = {"numeric": frame[FEATURES].to_numpy(np.float32), "merchant_category": frame[["merchant_category"]].to_numpy(object)}
+    feeds = {
+        "numeric": frame[FEATURES].to_numpy(np.float32),
+        "merchant_category": frame[["merchant_category"]].to_numpy(object),
+    }
     rebuilt = ort.InferenceSession(str(tmp_path / "a" / "models/fraud.onnx")).run(["label"], feeds)[0]
     committed = ort.InferenceSession(str(REPO_ROOT / "models/fraud.onnx")).run(["label"], feeds)[0]
     assert (rebuilt == committed).mean() >= 0.999

@@ -17,7 +17,18 @@ pytestmark = pytest.mark.integration
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("hatchling")
     out = tmp_path_factory.mktemp("wheel")
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO_ROOT)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(out),
+        str(REPO_ROOT),
+    ]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     return next(out.glob("evalharness-*.whl"))
 

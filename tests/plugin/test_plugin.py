@@ -28,7 +28,12 @@ def _record(pytester: pytest.Pytester, folder: str = "reports") -> dict:  # type
 def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*evalharness: gate a model on quality and speed*", "*--evalharness=PATH*"])
-    for text in ("--evalharness-report-dir=DIR", "--evalharness-no-reports", "evalharness_suites", "evalharness_report_dir"):
+    for text in (
+        "--evalharness-report-dir=DIR",
+        "--evalharness-no-reports",
+        "evalharness_suites",
+        "evalharness_report_dir",
+    ):
         assert text in result.stdout.str()
 
 
@@ -36,7 +41,14 @@ def test_one_item_per_gate_not_per_row(pytester: pytest.Pytester, suite: Path) -
     pytester.makepyfile(test_other="def test_other(): pass")
     result = pytester.runpytest("--evalharness", "suite.yaml", "--collect-only", "-q")
     result.stdout.fnmatch_lines(
-        ["suite.yaml::accuracy", "suite.yaml::f1", "suite.yaml::auc", "suite.yaml::recall", "suite.yaml::precision", "5 tests collected*"]
+        [
+            "suite.yaml::accuracy",
+            "suite.yaml::f1",
+            "suite.yaml::auc",
+            "suite.yaml::recall",
+            "suite.yaml::precision",
+            "5 tests collected*",
+        ]
     )
     assert "test_other" not in result.stdout.str()
 
@@ -52,7 +64,9 @@ def test_exit_code_0_when_every_gate_passes(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--evalharness", "suite.yaml")
     assert result.ret == 0
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*evalharness gates*", "suite*gate*value*threshold*CI*n*result*", "demo*accuracy*0.8900*>= 0.8*PASSED"])
+    result.stdout.fnmatch_lines(
+        ["*evalharness gates*", "suite*gate*value*threshold*CI*n*result*", "demo*accuracy*0.8900*>= 0.8*PASSED"]
+    )
 
 
 def test_exit_code_1_and_failure_details(pytester: pytest.Pytester, suite: Path) -> None:
@@ -92,7 +106,12 @@ def test_exit_code_4_lists_problems_of_every_suite(pytester: pytest.Pytester) ->
     demo_project(pytester.path / "b", "recall: {min: yes}")
     result = pytester.runpytest("--evalharness", "a", "--evalharness", "b/suite.yaml")
     assert result.ret == 4
-    result.stderr.fnmatch_lines(["*a/suite.yaml:7:3: metrics.acuracy: unknown metric*", "*b/suite.yaml:7:17: metrics.recall.min: YAML read this as the boolean true*"])
+    result.stderr.fnmatch_lines(
+        [
+            "*a/suite.yaml:7:3: metrics.acuracy: unknown metric*",
+            "*b/suite.yaml:7:17: metrics.recall.min: YAML read this as the boolean true*",
+        ]
+    )
 
 
 def test_missing_suite_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -112,7 +131,9 @@ def test_k_selects_gates_and_x_stops_at_the_first_failure(pytester: pytest.Pytes
     assert record["status"] == "failed"
 
 
-def test_predictions_are_computed_once_per_suite(pytester: pytest.Pytester, suite: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predictions_are_computed_once_per_suite(
+    pytester: pytest.Pytester, suite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from evalharness.targets.onnx import OnnxTarget
 
     calls: list[int] = []
@@ -131,7 +152,9 @@ def test_predictions_are_computed_once_per_suite(pytester: pytest.Pytester, suit
 def test_xdist_gives_the_same_verdicts(pytester: pytest.Pytester, suite: Path) -> None:
     pytest.importorskip("xdist")
     serial = pytester.runpytest_subprocess("--evalharness", "suite.yaml", "--evalharness-report-dir", "serial")
-    parallel = pytester.runpytest_subprocess("--evalharness", "suite.yaml", "-n", "2", "--evalharness-report-dir", "par")
+    parallel = pytester.runpytest_subprocess(
+        "--evalharness", "suite.yaml", "-n", "2", "--evalharness-report-dir", "par"
+    )
     assert serial.ret == parallel.ret == 1
     parallel.assert_outcomes(passed=3, failed=2)
 
@@ -155,7 +178,9 @@ def test_junit_files_validate_against_the_schema(pytester: pytest.Pytester, suit
     junit_schema.validate(str(pytester.path / "reports" / "junit.xml"))
 
 
-def test_runtime_target_failure_errors_every_gate_and_still_writes_reports(pytester: pytest.Pytester, suite: Path) -> None:
+def test_runtime_target_failure_errors_every_gate_and_still_writes_reports(
+    pytester: pytest.Pytester, suite: Path
+) -> None:
     (pytester.path / "model.onnx").write_bytes(b"\x08garbage")
     result = pytester.runpytest("--evalharness", "suite.yaml")
     assert result.ret == 1
@@ -168,7 +193,9 @@ def test_runtime_target_failure_errors_every_gate_and_still_writes_reports(pytes
     assert "Traceback" not in result.stdout.str()
 
 
-def test_missing_optional_dependency_names_the_install_command(pytester: pytest.Pytester, suite: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_optional_dependency_names_the_install_command(
+    pytester: pytest.Pytester, suite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     result = pytester.runpytest_inprocess("--evalharness", "suite.yaml")
     assert result.ret == 4

@@ -55,7 +55,9 @@ def test_duplicate_ids_are_refused(project: Path) -> None:
     frame.loc[7, "row_id"] = frame.loc[3, "row_id"]
     frame.to_csv(project / "data.csv", index=False)
     problems = _problems(project / "suite.yaml")
-    assert problems == [f"{project / 'suite.yaml'}:5:31: dataset.id: 1 ids appear more than once (e.g. r00003); ids must be unique"]
+    assert problems == [
+        f"{project / 'suite.yaml'}:5:31: dataset.id: 1 ids appear more than once (e.g. r00003); ids must be unique"
+    ]
 
 
 def test_missing_expected_values_are_refused(project: Path) -> None:
@@ -63,14 +65,19 @@ def test_missing_expected_values_are_refused(project: Path) -> None:
     frame.loc[[5, 9], "y"] = np.nan
     frame.to_csv(project / "data.csv", index=False)
     problems = _problems(project / "suite.yaml")
-    assert problems == [f"{project / 'suite.yaml'}:5:49: dataset.expected: 2 rows have no expected value (ids r00005, r00009); fill or drop them"]
+    assert problems == [
+        f"{project / 'suite.yaml'}:5:49: dataset.expected: "
+        "2 rows have no expected value (ids r00005, r00009); fill or drop them"
+    ]
 
 
 @pytest.mark.parametrize("content", ["", "row_id,x1,x2,y\n"])
 def test_empty_files_are_refused(project: Path, content: str) -> None:
     (project / "data.csv").write_text(content)
     problems = _problems(project / "suite.yaml")
-    assert problems == [f"{project / 'suite.yaml'}:5:17: dataset.path: data.csv has no rows; a suite needs data to evaluate"]
+    assert problems == [
+        f"{project / 'suite.yaml'}:5:17: dataset.path: data.csv has no rows; a suite needs data to evaluate"
+    ]
 
 
 def test_unknown_extension_asks_for_a_format(project: Path) -> None:

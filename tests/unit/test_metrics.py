@@ -50,7 +50,9 @@ def test_macro_metrics_match_scikit_learn_on_three_classes() -> None:
     predicted = np.where(rng.random(900) < 0.7, truth, rng.choice(["cat", "dog", "eel"], 900))
     p = _predictions(truth, predicted)
     for name, reference in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
-        assert _value(name, p, average="macro") == pytest.approx(reference(truth, predicted, average="macro"), abs=1e-12)
+        assert _value(name, p, average="macro") == pytest.approx(
+            reference(truth, predicted, average="macro"), abs=1e-12
+        )
     assert (p.confusion == skm.confusion_matrix(truth, predicted, labels=p.labels)).all()
 
 

@@ -39,7 +39,9 @@ def test_batches_give_the_same_answers_as_one_run(tmp_path: Path, batch_size: in
 def test_explicit_mapping_and_score_column(tmp_path: Path) -> None:
     frame = two_feature_frame(rows=50)
     target = _target(
-        tmp_path, inputs={"features": ["x1", "x2"]}, outputs={"label": "label", "score": {"name": "probabilities", "column": 0}}
+        tmp_path,
+        inputs={"features": ["x1", "x2"]},
+        outputs={"label": "label", "score": {"name": "probabilities", "column": 0}},
     )
     output = target.predict(frame)
     assert np.allclose(output.score, 1 - _reference(tmp_path, frame)[1])

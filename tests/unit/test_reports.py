@@ -14,7 +14,7 @@ from evalharness.report import load_record, write_reports
 from evalharness.report.render import render_html, render_junit
 from evalharness.report.text import terminal_safe, xml_safe
 
-HOSTILE = 'evil <script>alert("x")</script> & \x1b[31mred\x00\x07 ]]> \'q\''
+HOSTILE = "evil <script>alert(\"x\")</script> & \x1b[31mred\x00\x07 ]]> 'q'"
 
 
 def _record(message: str = HOSTILE) -> RunRecord:
@@ -26,7 +26,8 @@ def _record(message: str = HOSTILE) -> RunRecord:
         GateRecord(name="f1", nodeid="s.yaml::f1", metric="f1", status="passed", value=float("nan"), n=10),
     ]  # fmt: skip
     suite = SuiteRecord(name=f"suite {HOSTILE}", path="s.yaml", sha256="0" * 64, gates=gates, target={"kind": "onnx"},
-                        confusion_matrix={"labels": [0, 1], "matrix": [[5, 1], [4, 0]]}, failing_rows=[row])  # fmt: skip
+                        confusion_matrix={"labels": [0, 1], "matrix": [[5, 1], [4, 0]]},
+                        failing_rows=[row])  # fmt: skip
     summary, status = summarise([suite])
     return RunRecord(evalharness_version="0", status=status, started_at="t", finished_at="t", duration_s=1.23456,
                      summary=summary, suites=[suite], environment={"python": "3"})  # fmt: skip
@@ -37,7 +38,9 @@ def test_junit_is_valid_and_keeps_hostile_text_visible(junit_schema) -> None:  #
     junit_schema.validate(text)
     root = ET.fromstring(text)
     suite = root.find("testsuite")
-    assert suite is not None and suite.get("failures") == "1" and suite.get("errors") == "1" and suite.get("tests") == "3"
+    assert (
+        suite is not None and suite.get("failures") == "1" and suite.get("errors") == "1" and suite.get("tests") == "3"
+    )
     failure = root.find(".//testcase[@name='accuracy']/failure")
     assert failure is not None
     assert failure.get("message", "").startswith('evil <script>alert("x")</script> & \\x1b[31mred\\x00\\x07 ]]>')

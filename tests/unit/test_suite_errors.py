@@ -82,7 +82,12 @@ def test_all_problems_are_reported_at_once(suite_path: Path) -> None:
     text = _suite_text("accuracy: {min: yes}\n  f1: {average: micro}", extra="sead: 1\nreport: {worst_rows: -1}\n")
     errors = _errors(suite_path, text)
     assert len(errors) == 4
-    assert [e.split(": ")[1] for e in errors] == ["metrics.accuracy.min", "metrics.f1.average", "sead", "report.worst_rows"]
+    assert [e.split(": ")[1] for e in errors] == [
+        "metrics.accuracy.min",
+        "metrics.f1.average",
+        "sead",
+        "report.worst_rows",
+    ]
 
 
 def test_duplicate_key_in_suite(suite_path: Path) -> None:
@@ -91,7 +96,10 @@ def test_duplicate_key_in_suite(suite_path: Path) -> None:
 
 
 def test_missing_keys_point_at_their_section(suite_path: Path) -> None:
-    text = "schema: 1\nname: demo\ntarget: {kind: onnx}\ndataset: {path: data.csv, id: row_id, expected: y}\nmetrics: {accuracy: {}}\n"
+    text = (
+        "schema: 1\nname: demo\ntarget: {kind: onnx}\n"
+        "dataset: {path: data.csv, id: row_id, expected: y}\nmetrics: {accuracy: {}}\n"
+    )
     errors = _errors(suite_path, text)
     assert errors == [f"{suite_path}:3:9: target: missing required key 'path'"]
 

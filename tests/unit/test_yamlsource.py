@@ -15,7 +15,9 @@ def test_positions_are_recorded_for_values_and_keys() -> None:
 
 def test_duplicate_keys_are_errors_with_both_lines() -> None:
     document = parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
-    assert [str(p) for p in document.problems] == ["f.yaml:3:1: a: duplicate key 'a' (first written on line 1); keep one"]
+    assert [str(p) for p in document.problems] == [
+        "f.yaml:3:1: a: duplicate key 'a' (first written on line 1); keep one"
+    ]
     assert document.data == {"a": 1, "b": 2}
 
 
