@@ -21,7 +21,7 @@ def gate_rows(state: Any) -> list[tuple[tuple[str, ...], str]]:
                 shorten(suite_name, 24),
                 gate.name,
                 format_number(gate.value),
-                gate.threshold,
+                gate.threshold + (" (bound)" if gate.gate_on == "bound" and gate.threshold != "-" else ""),
                 format_interval(gate.interval),
                 str(gate.n if gate.n is not None else "-"),
                 gate.status.upper(),
