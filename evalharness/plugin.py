@@ -6,6 +6,7 @@ that needs it, so installing evalharness costs other pytest runs nothing.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"where run.json, junit.xml and report.html are written (default: {DEFAULT_REPORT_DIR})",
     )  # fmt: skip
     group.addoption(
+        "--evalharness-gate-on", type=parse_gate_on, default=None, metavar="WHAT", dest="evalharness_gate_on",
+        help="estimate or bound: compare every gate's point estimate or its confidence bound (overrides suites)",
+    )  # fmt: skip
+    group.addoption(
         "--evalharness-no-reports", action="store_true", default=False, dest="evalharness_no_reports",
         help="evaluate and gate, but write no report files",
     )  # fmt: skip
@@ -35,6 +40,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "evalharness_suites", type="args", default=[], help="suites evaluated when --evalharness is not given"
     )
     parser.addini("evalharness_report_dir", default=DEFAULT_REPORT_DIR, help="default for --evalharness-report-dir")
+
+
+def parse_gate_on(value: str) -> str:
+    """``--evalharness-gate-on`` converter: ``estimate`` or ``bound``."""
+    choice = value.strip().lower()
+    if choice not in ("estimate", "bound"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not estimate or bound")
+    return choice
+
+
+def _check_combinations(config: pytest.Config) -> None:
+    if config.getoption("evalharness_no_reports") and config.getoption("evalharness_report_dir"):
+        raise pytest.UsageError("--evalharness-no-reports and --evalharness-report-dir contradict each other; keep one")
 
 
 def _suite_paths(config: pytest.Config) -> list[str]:
@@ -68,6 +86,7 @@ def _group_suites_under_xdist(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Load and validate every suite now, so a broken suite is a usage error (exit code 4)."""
+    _check_combinations(config)
     paths = _suite_paths(config)
     if not paths:
         return
@@ -75,7 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from evalharness.session import EvalSession
 
     try:
-        state = EvalSession.load(paths, _report_dir(config))
+        state = EvalSession.load(paths, _report_dir(config), config.getoption("evalharness_gate_on"))
     except EvalHarnessError as error:
         raise pytest.UsageError(f"evalharness: invalid suite\n{error}") from None
     config.stash[STATE_KEY] = state

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 class SuiteRun:
     """One suite's evaluation in this process: predictions computed once and shared by every gate."""
 
-    def __init__(self, suite: LoadedSuite, frame: pd.DataFrame | None = None) -> None:
+    def __init__(self, suite: LoadedSuite, frame: pd.DataFrame | None = None, gate_on: str | None = None) -> None:
         self.suite = suite
+        self.gate_on_override = gate_on
         self._frame = frame
         self._predictions: Predictions | None = None
         self._error: EvalHarnessError | None = None
@@ -107,7 +108,7 @@ class SuiteRun:
         """Compute and judge one gate; the record carries the verdict and the worst rows."""
         started = time.perf_counter()
         options = self.spec.declared_metrics()[name]
-        gate_on = options.gate_on or self.spec.statistics.gate_on
+        gate_on = self.gate_on_override or options.gate_on or self.spec.statistics.gate_on
         value = self.metric_value(name)
         verdict = judge(name, value, options, gate_on)
         status: GateStatus = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
@@ -166,22 +167,27 @@ class SuiteRun:
             error=str(self._error) if self._error else None,
         )
         if self._predictions is not None:
-            self._add_prediction_facts(record, self._predictions)
+            record.dataset["rows"] = len(self._predictions)
+            record = record.model_copy(update=self._prediction_facts)
         return record
 
-    def _add_prediction_facts(self, record: SuiteRecord, predictions: Predictions) -> None:
+    @cached_property
+    def _prediction_facts(self) -> dict[str, Any]:
+        """Rows, timing, confusion matrix and a capped sample of wrong rows (built once)."""
         import numpy as np
 
-        record.rows = len(predictions)
-        record.dataset["rows"] = len(predictions)
-        record.predict_seconds = predictions.seconds
-        record.confusion_matrix = {
-            "labels": [label.item() if hasattr(label, "item") else label for label in predictions.labels],
-            "matrix": predictions.confusion.tolist(),
-        }
+        predictions = self.predictions()
         wrong = np.flatnonzero(~predictions.correct)
-        record.failing_rows_total = int(wrong.size)
-        record.failing_rows = predictions.rows(wrong[: spec_cap(self.spec)], predictions.row_loss)
+        return {
+            "rows": len(predictions),
+            "predict_seconds": predictions.seconds,
+            "confusion_matrix": {
+                "labels": [label.item() if hasattr(label, "item") else label for label in predictions.labels],
+                "matrix": predictions.confusion.tolist(),
+            },
+            "failing_rows_total": int(wrong.size),
+            "failing_rows": predictions.rows(wrong[: self.spec.report.failing_rows_cap], predictions.row_loss),
+        }
 
 
 def _declared_target(suite: LoadedSuite) -> dict[str, Any]:
@@ -189,8 +195,3 @@ def _declared_target(suite: LoadedSuite) -> dict[str, Any]:
     target = suite.spec.target
     path = suite.resolve(target.path)
     return {"kind": target.kind, "path": str(path), "sha256": file_sha256(path) if path.is_file() else None}
-
-
-def spec_cap(spec: Any) -> int:
-    """How many failing rows the record keeps for this suite."""
-    return int(spec.report.failing_rows_cap)

@@ -33,7 +33,7 @@ class EvalSession:
     gate_records: dict[str, list[GateRecord]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, paths: list[str], report_dir: Path) -> EvalSession:
+    def load(cls, paths: list[str], report_dir: Path, gate_on: str | None = None) -> EvalSession:
         """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems."""
         from evalharness.suite.dataset import load_dataset
 
@@ -42,7 +42,7 @@ class EvalSession:
         for suite in suites:
             _check_target_dependency(suite)
             try:
-                runs[suite.path] = SuiteRun(suite, load_dataset(suite))
+                runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on)
             except SuiteError as error:
                 problems.extend(error.problems)
         if problems:

@@ -212,3 +212,21 @@ def test_plugin_module_imports_nothing_heavy() -> None:
     code = f"import sys, evalharness.plugin; print([m for m in {heavy!r} if m in sys.modules])"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+def test_gate_on_bound_from_the_command_line(pytester: pytest.Pytester) -> None:
+    demo_project(pytester.path, "accuracy: {min: 0.87}")  # estimate 0.89, lower bound 0.8555
+    assert pytester.runpytest("--evalharness", "suite.yaml").ret == 0
+    strict = pytester.runpytest("--evalharness", "suite.yaml", "--evalharness-gate-on", "bound")
+    assert strict.ret == 1
+    strict.stdout.fnmatch_lines(["gate accuracy failed: accuracy lower bound 0.8555 is below min 0.87"])
+
+
+def test_bad_option_values_and_combinations_are_usage_errors(pytester: pytest.Pytester, suite: Path) -> None:
+    bad_value = pytester.runpytest("--evalharness", "suite.yaml", "--evalharness-gate-on", "lower")
+    assert bad_value.ret == 4
+    bad_value.stderr.fnmatch_lines(["*'lower' is not estimate or bound*"])
+    options = ["--evalharness-no-reports", "--evalharness-report-dir", "x"]
+    both = pytester.runpytest("--evalharness", "suite.yaml", *options)
+    assert both.ret == 4
+    both.stderr.fnmatch_lines(["*contradict each other; keep one*"])
