@@ -72,6 +72,7 @@ class EvalSession:
             gates = self.ordered_gates(path)
             suites.append(SuiteRecord.model_validate({**suite, "gates": gates}))
         summary, status = summarise(suites)
+        environment = {**environment, "inputs": [_input_manifest(suite) for suite in suites]}
         return RunRecord(
             evalharness_version=__version__,
             status=status,
@@ -82,6 +83,17 @@ class EvalSession:
             summary=summary,
             suites=suites,
         )
+
+
+def _input_manifest(suite: SuiteRecord) -> dict[str, Any]:
+    """What a rerun needs to match: the seed and the sha256 of the suite, dataset and model."""
+    return {
+        "suite": suite.path,
+        "seed": suite.seed,
+        "suite_sha256": suite.sha256,
+        "dataset_sha256": suite.dataset.get("sha256"),
+        "model_sha256": suite.target.get("sha256"),
+    }
 
 
 def _check_target_dependency(suite: LoadedSuite) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -77,12 +78,26 @@ def test_record_has_the_environment_manifest(finance_run) -> None:  # type: igno
     _, out = finance_run
     record = json.loads((out / "run.json").read_text())
     suite = record["suites"][0]
-    assert len(suite["sha256"]) == len(suite["dataset"]["sha256"]) == len(suite["target"]["sha256"]) == 64
+    def sha256(relative: str) -> str:
+        return hashlib.sha256((REPO_ROOT / relative).read_bytes()).hexdigest()
+
+    assert suite["sha256"] == sha256("suites/finance.yaml")
+    assert suite["dataset"]["sha256"] == sha256("datasets/finance/transactions.csv")
+    assert suite["target"]["sha256"] == sha256("models/fraud.onnx")
     assert suite["target"]["engine"].startswith("onnxruntime ")
     assert suite["seed"] == 7
     environment = record["environment"]
     assert {"python", "platform", "packages", "git_commit"} <= set(environment)
     assert "onnxruntime" in environment["packages"] and "numpy" in environment["packages"]
+    assert environment["inputs"] == [
+        {
+            "suite": "suites/finance.yaml",
+            "seed": 7,
+            "suite_sha256": suite["sha256"],
+            "dataset_sha256": suite["dataset"]["sha256"],
+            "model_sha256": suite["target"]["sha256"],
+        }
+    ]
     assert suite["confusion_matrix"]["labels"] == [0, 1]
     assert sum(map(sum, suite["confusion_matrix"]["matrix"])) == 6000
     assert len(suite["failing_rows"]) == min(50, suite["failing_rows_total"])
