@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalharness.errors import EvalHarnessError
@@ -12,6 +13,7 @@ from evalharness.metrics.base import MetricValue, Statistics
 from evalharness.metrics.registry import get_metric
 from evalharness.record import GateRecord, GateStatus, SuiteRecord
 from evalharness.suite.dataset import dataset_format, input_columns, load_dataset
+from evalharness.suite.loader import display_path
 from evalharness.targets.base import TargetContext, create_target, file_sha256
 
 if TYPE_CHECKING:
@@ -80,7 +82,7 @@ class SuiteRun:
             started = time.perf_counter()
             output = target.predict(frame)
             seconds = time.perf_counter() - started
-            self.target_info = target.describe()
+            self.target_info = _portable(target.describe())
         finally:
             target.close()
         return Predictions(
@@ -157,7 +159,7 @@ class SuiteRun:
             description=spec.description,
             seed=spec.seed,
             dataset={
-                "path": str(dataset_path),
+                "path": display_path(dataset_path),
                 "sha256": self.dataset_sha256,
                 "format": dataset_format(dataset_path, spec.dataset.format),
                 "id": spec.dataset.id,
@@ -194,4 +196,11 @@ def _declared_target(suite: LoadedSuite) -> dict[str, Any]:
     """What the suite says about its target, before (or without) loading it."""
     target = suite.spec.target
     path = suite.resolve(target.path)
-    return {"kind": target.kind, "path": str(path), "sha256": file_sha256(path) if path.is_file() else None}
+    return {"kind": target.kind, "path": display_path(path), "sha256": file_sha256(path) if path.is_file() else None}
+
+
+def _portable(facts: dict[str, Any]) -> dict[str, Any]:
+    """Target facts with its file shown relative to the working directory when below it."""
+    if isinstance(facts.get("path"), str):
+        facts = {**facts, "path": display_path(Path(facts["path"]))}
+    return facts
