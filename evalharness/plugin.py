@@ -68,13 +68,14 @@ def _report_dir(config: pytest.Config) -> Path:
     return Path(chosen or DEFAULT_REPORT_DIR)
 
 
-def _collect_suites_only(config: pytest.Config, session: Any) -> None:
+def _collect_suites_only(config: pytest.Config, state: Any) -> None:
     """Collect the suites: instead of the default test paths, or beside explicit test paths."""
-    suite_files = [str(path) for path in session.suites]
-    if config.args_source == pytest.Config.ArgsSource.ARGS:
-        config.args = [*config.args, *(p for p in suite_files if p not in config.args)]
-    else:
+    suite_files = [str(path) for path in state.suites]
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = suite_files
+        return
+    given = {(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args}
+    config.args = [*config.args, *(path for path in suite_files if Path(path) not in given)]
 
 
 def _group_suites_under_xdist(config: pytest.Config) -> None:

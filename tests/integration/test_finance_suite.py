@@ -78,6 +78,7 @@ def test_record_has_the_environment_manifest(finance_run) -> None:  # type: igno
     _, out = finance_run
     record = json.loads((out / "run.json").read_text())
     suite = record["suites"][0]
+
     def sha256(relative: str) -> str:
         return hashlib.sha256((REPO_ROOT / relative).read_bytes()).hexdigest()
 

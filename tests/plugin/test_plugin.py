@@ -230,3 +230,8 @@ def test_bad_option_values_and_combinations_are_usage_errors(pytester: pytest.Py
     both = pytester.runpytest("--evalharness", "suite.yaml", *options)
     assert both.ret == 4
     both.stderr.fnmatch_lines(["*contradict each other; keep one*"])
+
+
+def test_a_suite_named_twice_is_collected_once(pytester: pytest.Pytester, suite: Path) -> None:
+    result = pytester.runpytest("suite.yaml", "--evalharness", "suite.yaml", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["5 tests collected*"])
