@@ -10,10 +10,6 @@ import pytest
 from evalharness.errors import EvalHarnessError
 from evalharness.stash import STATE_KEY
 
-GATE_RECORD_ATTRIBUTE = "evalharness"
-"""Attribute of a gate's pytest report holding its plain-data result (travels through xdist)."""
-
-
 class GateFailed(Exception):
     """A gate's metric did not meet its threshold."""
 
