@@ -10,6 +10,7 @@ import pytest
 from evalharness.errors import EvalHarnessError
 from evalharness.stash import STATE_KEY
 
+
 class GateFailed(Exception):
     """A gate's metric did not meet its threshold."""
 

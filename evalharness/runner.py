@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalharness.errors import EvalHarnessError
+from evalharness.errors import EvalHarnessError, Problem
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricValue, Statistics
 from evalharness.metrics.registry import get_metric
@@ -57,6 +57,16 @@ class SuiteRun:
         if self._frame is None:
             self._frame = load_dataset(self.suite)
         return self._frame
+
+    def column_problems(self) -> list[Problem]:
+        """Names in metric options (rule variables) that the dataset does not have, located."""
+        available = input_columns(self.suite, self.frame())
+        problems = []
+        for name, options in self.spec.declared_metrics().items():
+            check = getattr(get_metric(name), "unknown_variables", None)
+            for where, message in check(options, available) if check else []:
+                problems.append(self.suite.problem(("metrics", name, *where), message))
+        return problems
 
     def predictions(self) -> Predictions:
         """Every row's answer, computed on first use; a failure is remembered, not retried per gate."""

@@ -45,6 +45,8 @@ class EvalSession:
                 runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on)
             except SuiteError as error:
                 problems.extend(error.problems)
+                continue
+            problems.extend(runs[suite.path].column_problems())
         if problems:
             raise SuiteError(problems)
         return cls({s.path: s for s in suites}, runs, report_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def write_suite(directory: Path, metrics: str = "accuracy: {min: 0.8}", **overri
     }
     parts.update(overrides)
     text = f"schema: 1\nname: demo\nseed: 3\ntarget: {parts['target']}\ndataset: {parts['dataset']}\nmetrics:\n"
-    text += "".join(f"  {line.strip()}\n" for line in metrics.strip().splitlines())
+    text += textwrap.indent(textwrap.dedent(metrics).strip("\n") + "\n", "  ")
     path = directory / "suite.yaml"
     path.write_text(text)
     return path

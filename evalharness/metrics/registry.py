@@ -21,9 +21,10 @@ BUILTIN_METRICS: dict[str, str] = {
     "recall": "evalharness.metrics.classification:RECALL",
     "f1": "evalharness.metrics.classification:F1",
     "auc": "evalharness.metrics.ranking:AUC",
+    "consistency": "evalharness.metrics.consistency:CONSISTENCY",
 }
 
-PLANNED_METRICS = ("consistency", "robustness", "bertscore", "dtw", "drift")
+PLANNED_METRICS = ("robustness", "bertscore", "dtw", "drift")
 """Names reserved for metrics that are designed but not in this release."""
 
 

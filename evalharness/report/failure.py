@@ -23,6 +23,20 @@ def _row_line(row: dict[str, Any]) -> str:
     return terminal_safe(cells + " " + shorten(inputs, _INPUT_WIDTH))
 
 
+def _rule_lines(rules: list[dict[str, Any]]) -> list[str]:
+    if not rules:
+        return []
+    width = max(len(rule["name"]) for rule in rules)
+    lines = [f"  {'rule':<{width}}  rate    applies  violations  errors"]
+    for rule in rules:
+        rate = format_number(rule.get("rate"))
+        counts = f"{rule['applicable']:>7}  {rule['violations']:>10}  {rule['errors']:>6}"
+        lines.append(terminal_safe(f"  {rule['name']:<{width}}  {rate}  {counts}"))
+        if rule.get("first_error"):
+            lines.append(terminal_safe(f"    first error: {shorten(rule['first_error'], 100)}"))
+    return lines
+
+
 def format_gate_failure(gate: GateRecord) -> str:
     """Metric, value, threshold, interval, n, method and the worst rows of a failed gate."""
     confidence = f"{gate.confidence:.0%} CI"
@@ -34,6 +48,7 @@ def format_gate_failure(gate: GateRecord) -> str:
         f"  {confidence:<10} {format_interval(gate.interval)} ({gate.method})",
         f"  n          {gate.n}",
     ]
+    lines.extend(_rule_lines(gate.details.get("rules") or []))
     if gate.worst_rows:
         lines.append(f"  worst {len(gate.worst_rows)} rows:")
         lines.append(f"    {'id':<12} {'expected':<9} {'predicted':<10} {'score':<7} {'loss':<7} inputs")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from evalharness.errors import Problem
 from evalharness.metrics.registry import did_you_mean, unknown_metric_message
 from evalharness.suite.schema import PLANNED_TARGET_KINDS, TARGET_KINDS
-from evalharness.suite.yamlsource import KeyPath, YamlDocument
+from evalharness.suite.yamlsource import KeyPath, YamlDocument, format_key_path
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:
@@ -101,6 +101,9 @@ def validation_problems(error: ValidationError, document: YamlDocument, root: ty
             path = (*path, "kind") if item["type"] == "union_tag_invalid" else path
         if item["type"] == "missing":
             problems.append(document.problem(path[:-1], message))
+        elif item["type"] == "expression_syntax":
+            line, col = document.inner_position(path, item["ctx"]["line"], item["ctx"]["column"])
+            problems.append(Problem(document.file, line, col, format_key_path(path), message))
         else:
             problems.append(document.problem(path, message, key=item["type"] == "extra_forbidden"))
     return problems

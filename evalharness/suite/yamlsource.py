@@ -38,6 +38,8 @@ class YamlDocument:
     data: Any
     value_positions: dict[KeyPath, Position] = field(default_factory=dict)
     key_positions: dict[KeyPath, Position] = field(default_factory=dict)
+    scalar_styles: dict[KeyPath, str | None] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     def position(self, path: KeyPath, *, key: bool = False) -> Position:
@@ -53,6 +55,22 @@ class YamlDocument:
         """A :class:`Problem` located at ``path`` in this document."""
         line, col = self.position(path, key=key)
         return Problem(self.file, line, col, format_key_path(path), message)
+
+    def inner_position(self, path: KeyPath, line: int, col: int) -> Position:
+        """Where ``line:col`` (1-based) *inside* the string at ``path`` is in the file.
+
+        Exact for plain and quoted one-line strings; block strings (``|``, ``>``) start on the
+        next line; anything else falls back to the string's start.
+        """
+        start_line, start_col = self.position(path)
+        style = self.scalar_styles.get(path)
+        if style in ("|", ">"):
+            first_content = self.lines[start_line] if start_line < len(self.lines) else ""
+            indent = len(first_content) - len(first_content.lstrip(" "))
+            return (start_line + line, indent + col)
+        if line == 1:
+            return (start_line, start_col + col - 1 + (1 if style in ('"', "'") else 0))
+        return (start_line, start_col)
 
 
 def _position(node: Node) -> Position:
@@ -79,6 +97,7 @@ class _Builder:
         return self._scalar(node, path)
 
     def _scalar(self, node: ScalarNode, path: KeyPath) -> Any:
+        self.document.scalar_styles[path] = node.style
         try:
             return self.constructor.construct_object(node, deep=True)
         except ConstructorError as error:
@@ -112,7 +131,7 @@ class _Builder:
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse ``text`` safely; syntax errors, duplicate keys and tags become located problems."""
-    document = YamlDocument(file=file, data=None)
+    document = YamlDocument(file=file, data=None, lines=text.splitlines())
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

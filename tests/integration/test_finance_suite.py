@@ -32,6 +32,28 @@ def finance_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Co
     return result, out
 
 
+def _finance_rules_in_pandas(frame: pd.DataFrame, label: np.ndarray, score: np.ndarray) -> float:
+    """suites/finance.yaml's six rules written again in pandas: held pairs / applicable pairs."""
+    f = frame.assign(predicted=label, score=score)
+    everywhere = pd.Series(True, index=f.index)
+    rules = [
+        ((f.amount >= 500.0) & (f.is_new_device == 1), f.predicted == 1),
+        ((f.is_international == 1) & (f.is_new_device == 1), f.predicted == 1),
+        (
+            (f.card_present == 1) & (f.amount < 50.0) & (f.account_age_days > 365)
+            & (f.is_new_device == 0) & (f.is_international == 0),
+            f.predicted == 0,
+        ),
+        (f.merchant_category.isin(["grocery", "pharmacy"]) & (f.card_present == 1) & (f.is_new_device == 0),
+         f.predicted == 0),
+        (everywhere, (f.score >= 0.5) == (f.predicted == 1)),
+        (everywhere, (f.score >= 0.0) & (f.score <= 1.0)),
+    ]  # fmt: skip
+    applicable = sum(int(when.sum()) for when, _ in rules)
+    held = sum(int((when & holds).sum()) for when, holds in rules)
+    return held / applicable
+
+
 @pytest.fixture(scope="module")
 def reference() -> dict[str, float]:
     """The same numbers computed independently: a fresh ONNX Runtime session and scikit-learn."""
@@ -43,7 +65,9 @@ def reference() -> dict[str, float]:
     }
     label, probabilities = session.run(["label", "probabilities"], feeds)
     truth = frame["is_fraud"].to_numpy()
+    consistency = _finance_rules_in_pandas(frame, label, probabilities[:, 1])
     return {
+        "consistency": consistency,
         "accuracy": skm.accuracy_score(truth, label),
         "precision": skm.precision_score(truth, label),
         "recall": skm.recall_score(truth, label),
@@ -55,9 +79,9 @@ def reference() -> dict[str, float]:
 def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type: ignore[no-untyped-def]
     result, _ = finance_run
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 passed" in result.stdout
+    assert "6 passed" in result.stdout
     table = [line for line in result.stdout.splitlines() if line.startswith("finance-fraud ")]
-    assert [line.split()[1] for line in table] == ["accuracy", "precision", "recall", "f1", "auc"]
+    assert [line.split()[1] for line in table] == ["accuracy", "precision", "recall", "f1", "auc", "consistency"]
     assert all(line.rstrip().endswith("PASSED") for line in table)
 
 

@@ -1,0 +1,157 @@
+"""CEL rules over a row's inputs and outputs: compiled once, evaluated once per distinct row.
+
+CEL (the Common Expression Language) cannot run code, loop forever or touch the file system, so
+compliance officers' rules are safe to evaluate. Rules see every dataset column by name plus
+``predicted``, ``score`` and ``expected``. Rows are deduplicated on the variables a rule reads
+before the compiled program runs, so repeated combinations cost one evaluation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic_core import PydanticCustomError
+
+from evalharness._optional import require
+from evalharness.predictions import Predictions
+
+OUTPUT_VARIABLES = ("predicted", "score", "expected")
+_CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
+
+
+def _cel() -> Any:
+    return require("cel", extra="rules", needed_for="CEL rules (metric 'consistency')")
+
+
+def compile_rule(text: str) -> Any:
+    """Compile a CEL rule; a syntax error becomes a pydantic error carrying its line and column."""
+    try:
+        return _cel().compile(text)
+    except ValueError as error:
+        match = _CEL_POSITION.search(str(error))
+        line, column, reason = (int(match[1]), int(match[2]), match[3]) if match else (1, 1, str(error))
+        raise PydanticCustomError(
+            "expression_syntax",
+            "CEL syntax error: {reason}",
+            {"reason": reason.strip(), "line": line, "column": column},
+        ) from None
+
+
+def _python_values(series: pd.Series) -> list[Any]:
+    """Values as plain Python objects for CEL: numpy scalars unwrapped, NaN and None as null."""
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+class RuleVariables(Mapping[str, pd.Series]):
+    """Every name a rule may read: the input columns, then ``predicted``, ``expected``, ``score``."""
+
+    def __init__(self, predictions: Predictions) -> None:
+        index = pd.RangeIndex(len(predictions))
+        self._columns: dict[str, pd.Series] = {
+            str(name): predictions.inputs[name].reset_index(drop=True) for name in predictions.inputs.columns
+        }
+        self._columns["predicted"] = pd.Series(predictions.predicted, index=index)
+        self._columns["expected"] = pd.Series(predictions.expected, index=index)
+        if predictions.score is not None:
+            self._columns["score"] = pd.Series(predictions.score, index=index)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return self._columns[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def rule_variables(predictions: Predictions) -> RuleVariables:
+    """The variables rules over ``predictions`` can read."""
+    return RuleVariables(predictions)
+
+
+@dataclass
+class RuleOutcome:
+    """Per row: whether the rule held, whether it could not be evaluated, and the first error."""
+
+    satisfied: np.ndarray
+    errored: np.ndarray
+    first_error: str | None
+
+
+def distinct_rows(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the code of its combination of values; and one representative row per code.
+
+    Each column is factorised in its own dtype (fast, no Python objects), and the codes are
+    combined column by column, re-factorised each time so the keys never overflow.
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        key, _ = pd.factorize(key * max(len(uniques), 1) + codes)
+    representatives = np.empty(int(key.max()) + 1 if key.size else 0, dtype=np.int64)
+    representatives[key[::-1]] = np.arange(key.size - 1, -1, -1)
+    return key, representatives
+
+
+def _run_all(program: Any, contexts: list[dict[str, Any]]) -> list[Any]:
+    """``program.execute`` on each context; an exception is kept as the result."""
+    execute = program.execute
+    results: list[Any] = []
+    for context in contexts:
+        try:
+            results.append(execute(context))
+        except Exception as error:  # the CEL runtime raises TypeError, KeyError, ZeroDivisionError...
+            results.append(error)
+    return results
+
+
+def _describe_error(result: Any) -> str:
+    if isinstance(result, Exception):
+        return f"{type(result).__name__}: {result}"
+    return f"the rule gave {result!r}, not true or false"
+
+
+def evaluate_rule(program: Any, table: Mapping[str, pd.Series], rows: int) -> RuleOutcome:
+    """Run ``program`` once per distinct combination of the variables it reads."""
+    names = list(program.variables())
+    if names:
+        codes, representatives = distinct_rows([table[name] for name in names])
+        values = [_python_values(table[name].iloc[representatives]) for name in names]
+        contexts = [dict(zip(names, combination)) for combination in zip(*values)]
+    else:
+        codes, contexts = np.zeros(rows, dtype=np.int64), [{}]
+    results = _run_all(program, contexts)
+    held = np.fromiter((result is True for result in results), dtype=bool, count=len(results))
+    failed = np.fromiter((not isinstance(r, bool) for r in results), dtype=bool, count=len(results))
+    first_error = next((_describe_error(r) for r in results if not isinstance(r, bool)), None)
+    return RuleOutcome(held[codes], failed[codes], first_error)
+
+
+CEL_FUNCTIONS = frozenset(
+    "size contains startsWith endsWith matches int uint double string bytes bool duration timestamp type dyn "
+    "has all exists exists_one map filter max min getDate getDayOfMonth getDayOfWeek getDayOfYear getFullYear "
+    "getHours getMilliseconds getMinutes getMonth getSeconds".split()
+)
+"""CEL's standard functions and macros; anything else a rule calls does not exist."""
+
+
+def _is_operator(name: str) -> bool:
+    return name.startswith("@") or not name.replace("_", "a").isalnum()
+
+
+def unknown_names(program: Any, available: list[str]) -> list[str]:
+    """Problems with what a rule reads or calls: unknown variables and non-CEL functions."""
+    references = program.references()
+    problems = [
+        f"'{name}' is not a dataset column or an output" for name in references["variables"] if name not in available
+    ]
+    for name in references["functions"]:
+        if not _is_operator(name) and name not in CEL_FUNCTIONS:
+            problems.append(f"'{name}' is not a CEL function; CEL rules cannot call Python or anything outside CEL")
+    return problems
