@@ -22,7 +22,7 @@ from typing import Any
 import cel
 import numpy as np
 
-from evalharness.metrics.base import Statistics
+from evalharness.metrics.base import MetricSettings
 from evalharness.metrics.consistency import CONSISTENCY, ConsistencyOptions
 from evalharness.metrics.rules import rule_variables
 from evalharness.runner import SuiteRun
@@ -64,7 +64,7 @@ def naive_seconds(predictions: Any, options: ConsistencyOptions) -> tuple[float,
 def harness_seconds(predictions: Any, options: ConsistencyOptions) -> float:
     """The consistency metric end to end (variables, deduplication, CEL, interval, details)."""
     started = time.perf_counter()
-    CONSISTENCY.compute(predictions, options, Statistics())
+    CONSISTENCY.compute(predictions, options, MetricSettings())
     return time.perf_counter() - started
 
 

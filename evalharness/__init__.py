@@ -21,7 +21,7 @@ _EXPORTS: dict[str, str] = {
     "Predictions": "evalharness.predictions",
     "Problem": "evalharness.errors",
     "RunRecord": "evalharness.record",
-    "Statistics": "evalharness.metrics.base",
+    "MetricSettings": "evalharness.metrics.base",
     "SuiteError": "evalharness.errors",
     "SuiteRecord": "evalharness.record",
     "SuiteRun": "evalharness.runner",
@@ -39,7 +39,7 @@ __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:
     from evalharness.errors import EvalHarnessError, MissingDependencyError, Problem, SuiteError, TargetError
-    from evalharness.metrics.base import Metric, MetricValue, Statistics
+    from evalharness.metrics.base import Metric, MetricSettings, MetricValue
     from evalharness.metrics.registry import get_metric
     from evalharness.predictions import Predictions
     from evalharness.record import GateRecord, RunRecord, SuiteRecord

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalharness.errors import EvalHarnessError, Problem
 from evalharness.gates import judge
-from evalharness.metrics.base import MetricValue, Statistics
+from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.registry import get_metric
 from evalharness.record import GateRecord, GateStatus, SuiteRecord
 from evalharness.suite.dataset import dataset_format, input_columns, load_dataset
@@ -41,10 +41,10 @@ class SuiteRun:
         return self.suite.spec
 
     @cached_property
-    def statistics(self) -> Statistics:
-        """Confidence level, bootstrap size and seed of this suite."""
-        stats = self.spec.statistics
-        return Statistics(stats.confidence, stats.bootstrap_resamples, self.spec.seed)
+    def settings(self) -> MetricSettings:
+        """Confidence level, bootstrap size, seed and folder of this suite, for its metrics."""
+        settings = self.spec.statistics
+        return MetricSettings(settings.confidence, settings.bootstrap_resamples, self.spec.seed, self.suite.base_dir)
 
     @cached_property
     def dataset_sha256(self) -> str | None:
@@ -111,7 +111,7 @@ class SuiteRun:
             metric = get_metric(name)
             options = self.spec.declared_metrics()[name]
             try:
-                self._values[name] = metric.compute(self.predictions(), options, self.statistics)
+                self._values[name] = metric.compute(self.predictions(), options, self.settings)
             except ValueError as error:
                 raise EvalHarnessError(f"metric '{name}': {error}") from None
         return self._values[name]
@@ -133,7 +133,7 @@ class SuiteRun:
             value=value.value,
             n=value.n,
             interval=value.interval,
-            confidence=self.statistics.confidence,
+            confidence=self.settings.confidence,
             method=value.method,
             min=options.min,
             max=options.max,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from evalharness.suite.fields import GateOptions
@@ -14,12 +15,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Statistics:
-    """How uncertainty is estimated for a suite: confidence level, bootstrap size and seed."""
+class MetricSettings:
+    """What a metric computes with besides the predictions: how uncertainty is estimated
+    (confidence level, bootstrap size, seed) and the suite's folder (for files a metric reads)."""
 
     confidence: float = 0.95
     resamples: int = 1000
     seed: int = 0
+    base_dir: Path = field(default_factory=Path.cwd)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,6 @@ class Metric(Protocol):
     options: type[GateOptions]
     description: str
 
-    def compute(self, predictions: Predictions, options: Any, stats: Statistics) -> MetricValue:
+    def compute(self, predictions: Predictions, options: Any, settings: MetricSettings) -> MetricValue:
         """Compute the metric over every row at once (vectorised, no per-row Python loop)."""
         ...

@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from evalharness.metrics.base import MetricValue, Statistics
+from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_counts, percentile_interval, wilson_interval
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import GateOptions
@@ -70,7 +70,7 @@ class Accuracy:
     options: type[GateOptions] = AccuracyOptions
     description: str = "share of rows predicted correctly"
 
-    def compute(self, predictions: Predictions, options: GateOptions, stats: Statistics) -> MetricValue:
+    def compute(self, predictions: Predictions, options: GateOptions, settings: MetricSettings) -> MetricValue:
         """Accuracy over every row."""
         n = len(predictions)
         correct = int(predictions.correct.sum())
@@ -78,7 +78,7 @@ class Accuracy:
         return MetricValue(
             value=value,
             n=n,
-            interval=wilson_interval(correct, n, stats.confidence),
+            interval=wilson_interval(correct, n, settings.confidence),
             method="wilson",
             row_loss=predictions.row_loss,
         )
@@ -99,31 +99,31 @@ class AveragedMetric:
     denominator_axis: int | None
     options: type[GateOptions] = AveragedOptions
 
-    def compute(self, predictions: Predictions, options: AveragedOptions, stats: Statistics) -> MetricValue:
+    def compute(self, predictions: Predictions, options: AveragedOptions, settings: MetricSettings) -> MetricValue:
         """The metric with its interval and per-row loss."""
         if options.average == "macro":
-            return self._macro(predictions, stats)
-        return self._binary(predictions, stats)
+            return self._macro(predictions, settings)
+        return self._binary(predictions, settings)
 
-    def _binary(self, predictions: Predictions, stats: Statistics) -> MetricValue:
+    def _binary(self, predictions: Predictions, settings: MetricSettings) -> MetricValue:
         counts = binary_counts(predictions)
         value = float(self.per_class(counts)[1])
         truth, predicted = predictions.binary_truth()
         relevant = {0: predicted, 1: truth}.get(self.denominator_axis or 0, truth | predicted)
         loss = np.where(relevant, predictions.row_loss, 0.0)
         if self.denominator_axis is None:
-            samples = self.per_class(bootstrap_counts(counts, stats, self.name))[:, 1]
-            interval, method, n = percentile_interval(samples, stats.confidence), "bootstrap", len(predictions)
+            samples = self.per_class(bootstrap_counts(counts, settings, self.name))[:, 1]
+            interval, method, n = percentile_interval(samples, settings.confidence), "bootstrap", len(predictions)
         else:
             n = int(counts.sum(axis=self.denominator_axis)[1])
-            interval, method = wilson_interval(int(counts[1, 1]), n, stats.confidence), "wilson"
+            interval, method = wilson_interval(int(counts[1, 1]), n, settings.confidence), "wilson"
         details = {"positive_label": predictions.resolved_positive_label(), "average": "binary"}
         return MetricValue(value, n, interval, method, loss, _plain_details(details))
 
-    def _macro(self, predictions: Predictions, stats: Statistics) -> MetricValue:
+    def _macro(self, predictions: Predictions, settings: MetricSettings) -> MetricValue:
         counts = predictions.confusion
         per_class = self.per_class(counts)
-        samples = self.per_class(bootstrap_counts(counts, stats, self.name)).mean(axis=-1)
+        samples = self.per_class(bootstrap_counts(counts, settings, self.name)).mean(axis=-1)
         details = {
             "average": "macro",
             "per_class": {str(label): float(score) for label, score in zip(predictions.labels, per_class)},
@@ -131,7 +131,7 @@ class AveragedMetric:
         return MetricValue(
             value=float(per_class.mean()),
             n=len(predictions),
-            interval=percentile_interval(samples, stats.confidence),
+            interval=percentile_interval(samples, settings.confidence),
             method="bootstrap",
             row_loss=predictions.row_loss,
             details=details,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from evalharness.metrics.base import MetricValue, Statistics
+from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.rules import (
     OUTPUT_VARIABLES,
     RuleOutcome,
@@ -125,7 +125,7 @@ class Consistency:
             for problem in unknown_names(_program(getattr(rule, key)), names)
         ]
 
-    def compute(self, predictions: Predictions, options: ConsistencyOptions, stats: Statistics) -> MetricValue:
+    def compute(self, predictions: Predictions, options: ConsistencyOptions, settings: MetricSettings) -> MetricValue:
         """Every rule over every row; value, row-bootstrap interval, per-rule details."""
         table = rule_variables(predictions)
         rows = len(predictions)
@@ -137,7 +137,7 @@ class Consistency:
         return MetricValue(
             value=float(held.sum() / pairs) if pairs else float("nan"),
             n=pairs,
-            interval=_row_bootstrap(applicable, held, len(checks), stats, self.name),
+            interval=_row_bootstrap(applicable, held, len(checks), settings, self.name),
             method="bootstrap (rows)",
             row_loss=np.divide(applicable - held, applicable, out=np.zeros(rows), where=applicable > 0),
             details=details,
@@ -145,7 +145,7 @@ class Consistency:
 
 
 def _row_bootstrap(
-    applicable: np.ndarray, held: np.ndarray, rule_count: int, stats: Statistics, name: str
+    applicable: np.ndarray, held: np.ndarray, rule_count: int, settings: MetricSettings, name: str
 ) -> tuple[float, float] | None:
     """Interval of (held pairs / applicable pairs) under row resampling.
 
@@ -154,11 +154,11 @@ def _row_bootstrap(
     """
     side = rule_count + 1
     histogram = np.bincount(applicable * side + held, minlength=side * side)
-    resampled = bootstrap_counts(histogram, stats, name)
+    resampled = bootstrap_counts(histogram, settings, name)
     kinds = np.arange(side * side)
     with np.errstate(invalid="ignore", divide="ignore"):
         samples = (resampled @ (kinds % side)) / (resampled @ (kinds // side))
-    return percentile_interval(samples, stats.confidence)
+    return percentile_interval(samples, settings.confidence)
 
 
 CONSISTENCY = Consistency()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalharness.metrics.base import MetricValue, Statistics
+from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import GateOptions
@@ -34,7 +34,7 @@ def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
     return float(_auc_from_groups(positives, negatives))
 
 
-def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, stats: Statistics) -> np.ndarray:
+def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, settings: MetricSettings) -> np.ndarray:
     """AUC of each row resample; one gather and one bincount per resample chunk."""
     _, group = np.unique(score, return_inverse=True)
     size = int(group.max()) + 1
@@ -47,7 +47,7 @@ def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, stats: Statistics) -> n
         counts = np.bincount(flat.ravel(), minlength=resamples * 2 * size).reshape(resamples, size, 2)
         return _auc_from_groups(counts[..., 1], counts[..., 0])
 
-    return bootstrap_rows(len(truth), stats, "auc", statistic)
+    return bootstrap_rows(len(truth), settings, "auc", statistic)
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,17 @@ class Auc:
     options: type[GateOptions] = AucOptions
     description: str = "probability a random positive scores above a random negative"
 
-    def compute(self, predictions: Predictions, options: GateOptions, stats: Statistics) -> MetricValue:
+    def compute(self, predictions: Predictions, options: GateOptions, settings: MetricSettings) -> MetricValue:
         """ROC-AUC over every row; needs the target to produce a score."""
         if predictions.score is None:
             raise ValueError("auc needs a score from the target; map one under target.outputs.score")
         truth, _ = predictions.binary_truth()
         score = np.asarray(predictions.score, dtype=float)
-        samples = _bootstrap_auc(truth, score, stats)
+        samples = _bootstrap_auc(truth, score, settings)
         return MetricValue(
             value=roc_auc(truth, score),
             n=len(predictions),
-            interval=percentile_interval(samples, stats.confidence),
+            interval=percentile_interval(samples, settings.confidence),
             method="bootstrap",
             row_loss=predictions.row_loss,
             details={"positives": int(truth.sum()), "negatives": int((~truth).sum())},

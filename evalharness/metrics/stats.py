@@ -9,7 +9,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from evalharness.metrics.base import Statistics
+from evalharness.metrics.base import MetricSettings
 
 
 def z_value(confidence: float) -> float:
@@ -29,9 +29,9 @@ def wilson_interval(successes: int, n: int, confidence: float) -> tuple[float, f
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def rng_for(stats: Statistics, name: str) -> np.random.Generator:
+def rng_for(settings: MetricSettings, name: str) -> np.random.Generator:
     """A generator seeded by the suite seed and the metric name: same draws on every machine and worker."""
-    return np.random.default_rng([stats.seed, zlib.crc32(name.encode("utf-8"))])
+    return np.random.default_rng([settings.seed, zlib.crc32(name.encode("utf-8"))])
 
 
 def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float] | None:
@@ -44,7 +44,7 @@ def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, 
     return (float(low), float(high))
 
 
-def bootstrap_counts(counts: np.ndarray, stats: Statistics, name: str) -> np.ndarray:
+def bootstrap_counts(counts: np.ndarray, settings: MetricSettings, name: str) -> np.ndarray:
     """Resample a confusion matrix as if its rows were resampled with replacement.
 
     Drawing N rows with replacement makes the cell counts multinomial with the observed cell
@@ -52,22 +52,22 @@ def bootstrap_counts(counts: np.ndarray, stats: Statistics, name: str) -> np.nda
     """
     total = int(counts.sum())
     flat = counts.reshape(-1).astype(float)
-    draws = rng_for(stats, name).multinomial(total, flat / total, size=stats.resamples)
-    return draws.reshape(stats.resamples, *counts.shape)
+    draws = rng_for(settings, name).multinomial(total, flat / total, size=settings.resamples)
+    return draws.reshape(settings.resamples, *counts.shape)
 
 
 def bootstrap_rows(
-    n: int, stats: Statistics, name: str, statistic: Callable[[np.ndarray], np.ndarray], budget: int = 4_000_000
+    n: int, settings: MetricSettings, name: str, statistic: Callable[[np.ndarray], np.ndarray], budget: int = 4_000_000
 ) -> np.ndarray:
     """Row-level bootstrap: ``statistic`` maps a (b, n) array of row indices to b values.
 
     Resamples are drawn in chunks so memory stays near ``budget`` integers at any n.
     """
-    rng = rng_for(stats, name)
+    rng = rng_for(settings, name)
     chunk = max(1, budget // max(n, 1))
     dtype = np.int32 if n < 2**31 else np.int64
     values = []
-    for start in range(0, stats.resamples, chunk):
-        size = min(chunk, stats.resamples - start)
+    for start in range(0, settings.resamples, chunk):
+        size = min(chunk, settings.resamples - start)
         values.append(statistic(rng.integers(0, n, size=(size, n), dtype=dtype)))
     return np.concatenate(values) if values else np.empty(0)

@@ -31,7 +31,7 @@ class BalancedAccuracy:
     options: type = Options
     description: str = "mean recall over classes"
 
-    def compute(self, predictions, options, stats):
+    def compute(self, predictions, options, settings):
         counts = predictions.confusion
         recall = np.diag(counts) / counts.sum(axis=1)
         return MetricValue(float(recall.mean()), len(predictions), None, "none", predictions.row_loss)

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from evalharness.errors import SuiteError
-from evalharness.metrics.base import Statistics
+from evalharness.metrics.base import MetricSettings
 from evalharness.metrics.consistency import CONSISTENCY, ConsistencyOptions
 from evalharness.predictions import Predictions
 from evalharness.session import EvalSession
 from evalharness.suite.loader import load_suite
 from tests.builders import demo_project
 
-STATS = Statistics(resamples=400, seed=5)
+SETTINGS = MetricSettings(resamples=400, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_rules_agree_with_plain_python(predictions: Predictions) -> None:
         {"name": "agree", "rule": "(score >= 0.5) == (predicted == 1)"},
         {"name": "luxury", "when": 'category in ["jewelry", "travel"]', "rule": "score > 0.1 || predicted == 0"},
     )
-    value = CONSISTENCY.compute(predictions, options, STATS)
+    value = CONSISTENCY.compute(predictions, options, SETTINGS)
     frame = predictions.inputs.assign(predicted=predictions.predicted, score=predictions.score)
     python_rules = [
         (lambda r: r.amount >= 200.0 and r.new_device == 1, lambda r: r.predicted == 1),
@@ -74,7 +74,7 @@ def test_runtime_errors_are_counted_with_the_first_message(predictions: Predicti
     options = _options(
         {"name": "note_ok", "rule": 'note == "ok" || predicted == 0'}, {"name": "not_bool", "rule": "score"}
     )
-    details = CONSISTENCY.compute(predictions, options, STATS).details["rules"]
+    details = CONSISTENCY.compute(predictions, options, SETTINGS).details["rules"]
     missing_notes = int(predictions.inputs["note"].isna().sum())
     null_note_positive = int((predictions.inputs["note"].isna() & (predictions.predicted == 1)).sum())
     assert details[0]["violations"] == null_note_positive
@@ -84,9 +84,9 @@ def test_runtime_errors_are_counted_with_the_first_message(predictions: Predicti
 
 def test_bootstrap_is_seeded(predictions: Predictions) -> None:
     options = _options({"name": "agree", "rule": "(score >= 0.5) == (predicted == 1)"})
-    first = CONSISTENCY.compute(predictions, options, STATS).interval
-    assert first == CONSISTENCY.compute(predictions, options, STATS).interval
-    assert first != CONSISTENCY.compute(predictions, options, Statistics(resamples=400, seed=6)).interval
+    first = CONSISTENCY.compute(predictions, options, SETTINGS).interval
+    assert first == CONSISTENCY.compute(predictions, options, SETTINGS).interval
+    assert first != CONSISTENCY.compute(predictions, options, MetricSettings(resamples=400, seed=6)).interval
 
 
 def _suite_with(tmp_path: Path, rules: str) -> Path:

@@ -13,7 +13,7 @@ def test_every_exported_name_resolves() -> None:
 def test_exported_names_are_the_documented_set() -> None:
     assert set(evalharness.__all__) == {
         "__version__", "EvalHarnessError", "GateRecord", "LoadedSuite", "Metric", "MetricValue",
-        "MissingDependencyError", "Predictions", "Problem", "RunRecord", "Statistics", "SuiteError",
+        "MissingDependencyError", "Predictions", "Problem", "RunRecord", "MetricSettings", "SuiteError",
         "SuiteRecord", "SuiteRun", "Target", "TargetContext", "TargetError", "TargetOutput",
         "get_metric", "load_record", "load_suite", "write_reports",
     }  # fmt: skip

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from evalharness.metrics.base import Statistics
+from evalharness.metrics.base import MetricSettings
 from evalharness.metrics.registry import UnknownMetricError, get_metric, metric_names
 from evalharness.metrics.stats import bootstrap_counts, wilson_interval
 from evalharness.predictions import Predictions
 
-STATS = Statistics(confidence=0.95, resamples=500, seed=11)
+SETTINGS = MetricSettings(confidence=0.95, resamples=500, seed=11)
 
 
 def _predictions(expected, predicted, score=None, positive=None) -> Predictions:  # type: ignore[no-untyped-def]
@@ -31,7 +31,7 @@ def binary() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _value(name: str, predictions: Predictions, **options: object) -> float:
     metric = get_metric(name)
-    return metric.compute(predictions, metric.options(**options), STATS).value
+    return metric.compute(predictions, metric.options(**options), SETTINGS).value
 
 
 def test_binary_metrics_match_scikit_learn(binary) -> None:  # type: ignore[no-untyped-def]
@@ -82,13 +82,13 @@ def test_wilson_interval_matches_closed_form() -> None:
 def test_proportions_get_wilson_and_others_bootstrap(binary) -> None:  # type: ignore[no-untyped-def]
     truth, predicted, score = binary
     p = _predictions(truth, predicted, score)
-    accuracy = get_metric("accuracy").compute(p, get_metric("accuracy").options(), STATS)
+    accuracy = get_metric("accuracy").compute(p, get_metric("accuracy").options(), SETTINGS)
     assert accuracy.method == "wilson" and accuracy.n == 3000
     assert accuracy.interval == wilson_interval(int((truth == predicted).sum()), 3000, 0.95)
-    precision = get_metric("precision").compute(p, get_metric("precision").options(), STATS)
+    precision = get_metric("precision").compute(p, get_metric("precision").options(), SETTINGS)
     assert precision.n == int(predicted.sum())
     for name in ("f1", "auc"):
-        value = get_metric(name).compute(p, get_metric(name).options(), STATS)
+        value = get_metric(name).compute(p, get_metric(name).options(), SETTINGS)
         assert value.method == "bootstrap"
         low, high = value.interval
         assert low < value.value < high
@@ -99,9 +99,9 @@ def test_bootstrap_is_reproducible_by_seed(binary) -> None:  # type: ignore[no-u
     truth, predicted, score = binary
     p = _predictions(truth, predicted, score)
     metric = get_metric("auc")
-    first = metric.compute(p, metric.options(), STATS).interval
-    again = metric.compute(p, metric.options(), STATS).interval
-    other = metric.compute(p, metric.options(), Statistics(0.95, 500, seed=12)).interval
+    first = metric.compute(p, metric.options(), SETTINGS).interval
+    again = metric.compute(p, metric.options(), SETTINGS).interval
+    other = metric.compute(p, metric.options(), MetricSettings(0.95, 500, seed=12)).interval
     assert first == again
     assert first != other
 
@@ -112,7 +112,7 @@ def test_confusion_bootstrap_matches_row_bootstrap_distribution() -> None:
     truth = rng.integers(0, 2, 2000)
     predicted = np.where(rng.random(2000) < 0.8, truth, 1 - truth)
     counts = np.bincount(truth * 2 + predicted, minlength=4).reshape(2, 2)
-    cells = bootstrap_counts(counts, Statistics(resamples=4000, seed=3), "f1")
+    cells = bootstrap_counts(counts, MetricSettings(resamples=4000, seed=3), "f1")
     f1_cells = 2 * cells[:, 1, 1] / (2 * cells[:, 1, 1] + cells[:, 0, 1] + cells[:, 1, 0])
     rows = rng.integers(0, 2000, size=(4000, 2000))
     f1_rows = np.array([skm.f1_score(truth[r], predicted[r]) for r in rows[:400]])
