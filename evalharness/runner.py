@@ -58,13 +58,18 @@ class SuiteRun:
             self._frame = load_dataset(self.suite)
         return self._frame
 
-    def column_problems(self) -> list[Problem]:
-        """Names in metric options (rule variables) that the dataset does not have, located."""
+    def metric_problems(self) -> list[Problem]:
+        """What metrics find wrong with their options once the data is known, located.
+
+        A metric may define ``check_suite(options, input_columns, base_dir)`` returning
+        ``(key path under its options, message)`` pairs: unknown rule variables, a reference
+        file without the compared columns, and so on.
+        """
         available = input_columns(self.suite, self.frame())
         problems = []
         for name, options in self.spec.declared_metrics().items():
-            check = getattr(get_metric(name), "unknown_variables", None)
-            for where, message in check(options, available) if check else []:
+            check = getattr(get_metric(name), "check_suite", None)
+            for where, message in check(options, available, self.suite.base_dir) if check else []:
                 problems.append(self.suite.problem(("metrics", name, *where), message))
         return problems
 
@@ -124,7 +129,7 @@ class SuiteRun:
         value = self.metric_value(name)
         verdict = judge(name, value, options, gate_on)
         status: GateStatus = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
-        worst = self.predictions().worst(value.row_loss, self.spec.report.worst_rows)
+        worst = [] if value.row_loss is None else self.predictions().worst(value.row_loss, self.spec.report.worst_rows)
         return GateRecord(
             name=name,
             nodeid=nodeid,

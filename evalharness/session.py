@@ -40,13 +40,13 @@ class EvalSession:
         suites = load_suites(expand_suite_paths(paths))
         runs, problems = {}, []
         for suite in suites:
-            _check_target_dependency(suite)
+            _check_dependencies(suite)
             try:
                 runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on)
             except SuiteError as error:
                 problems.extend(error.problems)
                 continue
-            problems.extend(runs[suite.path].column_problems())
+            problems.extend(runs[suite.path].metric_problems())
         if problems:
             raise SuiteError(problems)
         return cls({s.path: s for s in suites}, runs, report_dir)
@@ -98,12 +98,17 @@ def _input_manifest(suite: SuiteRecord) -> dict[str, Any]:
     }
 
 
-def _check_target_dependency(suite: LoadedSuite) -> None:
+def _check_dependencies(suite: LoadedSuite) -> None:
+    """Fail before anything runs when the target kind or a metric needs an uninstalled extra."""
     from evalharness._optional import is_installed
     from evalharness.errors import MissingDependencyError
+    from evalharness.metrics.registry import get_metric
     from evalharness.targets.base import TARGET_EXTRAS
 
     kind = suite.spec.target.kind
-    if kind in TARGET_EXTRAS and not is_installed(TARGET_EXTRAS[kind][0]):
-        module, extra = TARGET_EXTRAS[kind]
-        raise MissingDependencyError(module, extra, f"{suite.display_name}: target kind '{kind}'")
+    needs = [(TARGET_EXTRAS[kind], f"target kind '{kind}'")] if kind in TARGET_EXTRAS else []
+    for name in suite.metric_order:
+        needs += [(need, f"metric '{name}'") for need in getattr(get_metric(name), "requires", ())]
+    for (module, extra), what in needs:
+        if not is_installed(module):
+            raise MissingDependencyError(module, extra, f"{suite.display_name}: {what}")

@@ -21,6 +21,7 @@ EVALUATION_SEED = 20261124
 TRAINING_SEED = 7
 EVALUATION_ROWS = 6000
 TRAINING_ROWS = 20000
+REFERENCE_ROWS = 5000  # the first rows of the training set, kept as the drift reference
 NUMERIC = ["amount", "hour", "card_present", "is_international", "is_new_device",
            "distance_from_home_km", "txn_count_24h", "account_age_days"]  # fmt: skip
 CATEGORIES = {  # name: (share of transactions, typical amount in USD, fraud risk on the logit scale)
@@ -158,17 +159,23 @@ def held_out_metrics(model_bytes: bytes, frame: pd.DataFrame, pipeline) -> dict[
 
 
 def main() -> None:
-    """Write datasets/finance/transactions.csv and models/fraud.onnx under ``--out-root``."""
+    """Write the evaluation set, the drift reference and models/fraud.onnx under ``--out-root``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-root", type=Path, default=Path(__file__).resolve().parents[1])
     root = parser.parse_args().out_root
     evaluation = generate(EVALUATION_ROWS, EVALUATION_SEED)
-    pipeline = train(generate(TRAINING_ROWS, TRAINING_SEED))
+    training = generate(TRAINING_ROWS, TRAINING_SEED)
+    pipeline = train(training)
     model_bytes = export(pipeline)
-    paths = {"dataset": root / "datasets" / "finance" / "transactions.csv", "model": root / "models" / "fraud.onnx"}
+    paths = {
+        "dataset": root / "datasets" / "finance" / "transactions.csv",
+        "reference": root / "datasets" / "finance" / "reference.csv",
+        "model": root / "models" / "fraud.onnx",
+    }
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     paths["dataset"].write_text(evaluation.to_csv(index=False, lineterminator="\n"))
+    paths["reference"].write_text(training.head(REFERENCE_ROWS).to_csv(index=False, lineterminator="\n"))
     paths["model"].write_bytes(model_bytes)
     for name, value in held_out_metrics(model_bytes, evaluation, pipeline).items():
         print(f"{name:>24}: {value:.4f}")

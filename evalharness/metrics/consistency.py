@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -113,8 +114,10 @@ class Consistency:
     options: type[GateOptions] = ConsistencyOptions
     description: str = "share of (row, rule) pairs where the CEL rule holds"
 
-    def unknown_variables(self, options: ConsistencyOptions, available: list[str]) -> list[tuple[tuple[Any, ...], str]]:
-        """Rules that read a name that is neither a dataset column nor an output, located by rule."""
+    def check_suite(
+        self, options: ConsistencyOptions, available: list[str], base_dir: Path
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        """Rules that read an unknown name or call a non-CEL function, located by rule."""
         names = [*available, *OUTPUT_VARIABLES]
         outputs = ", ".join(OUTPUT_VARIABLES)
         return [

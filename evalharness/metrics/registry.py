@@ -22,9 +22,10 @@ BUILTIN_METRICS: dict[str, str] = {
     "f1": "evalharness.metrics.classification:F1",
     "auc": "evalharness.metrics.ranking:AUC",
     "consistency": "evalharness.metrics.consistency:CONSISTENCY",
+    "drift": "evalharness.metrics.drift:DRIFT",
 }
 
-PLANNED_METRICS = ("robustness", "bertscore", "dtw", "drift")
+PLANNED_METRICS = ("robustness", "bertscore", "dtw")
 """Names reserved for metrics that are designed but not in this release."""
 
 

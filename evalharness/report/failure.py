@@ -49,6 +49,8 @@ def format_gate_failure(gate: GateRecord) -> str:
         f"  n          {gate.n}",
     ]
     lines.extend(_rule_lines(gate.details.get("rules") or []))
+    if gate.details.get("drifting"):
+        lines.append(terminal_safe(f"  drifting columns: {', '.join(gate.details['drifting'])}"))
     if gate.worst_rows:
         lines.append(f"  worst {len(gate.worst_rows)} rows:")
         lines.append(f"    {'id':<12} {'expected':<9} {'predicted':<10} {'score':<7} {'loss':<7} inputs")

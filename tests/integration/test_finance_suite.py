@@ -79,9 +79,9 @@ def reference() -> dict[str, float]:
 def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type: ignore[no-untyped-def]
     result, _ = finance_run
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 passed" in result.stdout
+    assert "7 passed" in result.stdout
     table = [line for line in result.stdout.splitlines() if line.startswith("finance-fraud ")]
-    assert [line.split()[1] for line in table] == ["accuracy", "precision", "recall", "f1", "auc", "consistency"]
+    assert [line.split()[1] for line in table] == ["accuracy", "precision", "recall", "f1", "auc", "consistency", "drift"]
     assert all(line.rstrip().endswith("PASSED") for line in table)
 
 
@@ -91,10 +91,13 @@ def test_recorded_values_match_scikit_learn(finance_run, reference) -> None:  # 
     suite = record["suites"][0]
     assert record["status"] == "passed" and suite["rows"] == 6000
     for gate in suite["gates"]:
+        assert gate["status"] == "passed"
+        if gate["name"] == "drift":
+            assert gate["value"] < 0.02 and gate["details"]["drifting"] == []
+            continue
         assert gate["value"] == pytest.approx(reference[gate["name"]], abs=1e-9), gate["name"]
         low, high = gate["interval"]
         assert low <= gate["value"] <= high
-        assert gate["status"] == "passed"
     assert next(g for g in suite["gates"] if g["name"] == "accuracy")["min"] == 0.92
 
 
@@ -139,10 +142,10 @@ def test_demo_build_is_deterministic_and_matches_the_committed_files(tmp_path: P
     for folder in ("a", "b"):
         subprocess.run([sys.executable, str(script), "--out-root", str(tmp_path / folder)], check=True,
                        capture_output=True, timeout=300)  # fmt: skip
-    for relative in ("datasets/finance/transactions.csv", "models/fraud.onnx"):
+    for relative in ("datasets/finance/transactions.csv", "datasets/finance/reference.csv", "models/fraud.onnx"):
         assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
-    committed_csv = (REPO_ROOT / "datasets/finance/transactions.csv").read_bytes()
-    assert (tmp_path / "a" / "datasets/finance/transactions.csv").read_bytes() == committed_csv
+    for relative in ("datasets/finance/transactions.csv", "datasets/finance/reference.csv"):
+        assert (tmp_path / "a" / relative).read_bytes() == (REPO_ROOT / relative).read_bytes(), relative
     frame = pd.read_csv(REPO_ROOT / "datasets/finance/transactions.csv")
     feeds = {
         "numeric": frame[FEATURES].to_numpy(np.float32),

@@ -202,6 +202,17 @@ def test_missing_optional_dependency_names_the_install_command(
     assert "pip install 'evalharness[onnx]'" in result.stderr.str()
 
 
+def test_missing_scipy_for_drift_names_the_install_command(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo_project(pytester.path, "drift: {reference: data.csv, max: 0.2}")
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    result = pytester.runpytest_inprocess("--evalharness", "suite.yaml")
+    assert result.ret == 4
+    assert "suite.yaml: metric 'drift' needs the Python package 'scipy'" in result.stderr.str()
+    assert "pip install 'evalharness[drift]'" in result.stderr.str()
+
+
 def test_no_reports_option(pytester: pytest.Pytester, suite: Path) -> None:
     pytester.runpytest("--evalharness", "suite.yaml", "--evalharness-no-reports")
     assert not (pytester.path / "reports").exists()
