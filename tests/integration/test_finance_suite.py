@@ -81,7 +81,15 @@ def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type
     assert result.returncode == 0, result.stdout + result.stderr
     assert "7 passed" in result.stdout
     table = [line for line in result.stdout.splitlines() if line.startswith("finance-fraud ")]
-    assert [line.split()[1] for line in table] == ["accuracy", "precision", "recall", "f1", "auc", "consistency", "drift"]
+    assert [line.split()[1] for line in table] == [
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "auc",
+        "consistency",
+        "drift",
+    ]
     assert all(line.rstrip().endswith("PASSED") for line in table)
 
 
