@@ -31,6 +31,7 @@ browser:
 
 models: $(STAMP)
 	$(BIN)/python scripts/build_finance_demo.py
+	$(BIN)/python scripts/build_forecasting_demo.py
 
 schema: $(STAMP)
 	$(BIN)/evalharness schema > schemas/suite-v1.json

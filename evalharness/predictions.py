@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -17,6 +18,27 @@ def _comparable(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray
     return expected.astype(str).astype(object), predicted.astype(str).astype(object)
 
 
+def is_sequence(values: np.ndarray) -> bool:
+    """Whether each element is a sequence (a forecast, a trajectory) rather than one label."""
+    if values.ndim == 2:
+        return True
+    if values.dtype != object or values.size == 0:
+        return False
+    first = values[0]
+    return isinstance(first, (list, tuple, np.ndarray)) or (isinstance(first, str) and first.lstrip().startswith("["))
+
+
+def as_sequences(values: np.ndarray) -> np.ndarray:
+    """An object array of 1-D float arrays from rows of a 2-D array, lists, or JSON text like ``[1.5, 2]``."""
+    if values.ndim == 2:
+        rows = list(values.astype(float))
+    else:
+        rows = [np.asarray(json.loads(v) if isinstance(v, str) else v, dtype=float).ravel() for v in values]
+    result = np.empty(len(rows), dtype=object)
+    result[:] = rows
+    return result
+
+
 def default_positive_label(labels: np.ndarray) -> Any | None:
     """``1`` (or ``True``) when the labels are a subset of {0, 1}; otherwise unknown."""
     values = set(labels.tolist())
@@ -30,6 +52,8 @@ class Predictions:
     """What the target answered for every row, beside what was expected.
 
     ``score`` is the model's probability of the positive class for binary tasks (or ``None``).
+    When the target answers a sequence per row, ``predicted`` and ``expected`` hold 1-D float
+    arrays and :attr:`is_sequence` is true; label metrics then refuse to run.
     """
 
     ids: np.ndarray
@@ -42,7 +66,15 @@ class Predictions:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.expected, self.predicted = _comparable(np.asarray(self.expected), np.asarray(self.predicted))
+        expected, predicted = np.asarray(self.expected), np.asarray(self.predicted)
+        self.is_sequence = is_sequence(predicted)
+        if self.is_sequence:
+            try:
+                self.expected, self.predicted = as_sequences(expected), as_sequences(predicted)
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"the expected column must hold sequences (lists of numbers) too: {error}") from None
+        else:
+            self.expected, self.predicted = _comparable(expected, predicted)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -50,6 +82,8 @@ class Predictions:
     @cached_property
     def labels(self) -> np.ndarray:
         """Sorted union of expected and predicted labels."""
+        if self.is_sequence:
+            raise ValueError("this metric compares labels, but the target answers a sequence per row; use dtw")
         return np.unique(np.concatenate([self.expected, self.predicted]))
 
     @cached_property
@@ -67,6 +101,7 @@ class Predictions:
     @cached_property
     def correct(self) -> np.ndarray:
         """Per row, whether the prediction equals the expected label."""
+        self.labels  # noqa: B018  (refuses sequences with a clear message)
         return self.expected == self.predicted
 
     def resolved_positive_label(self) -> Any:
@@ -129,6 +164,8 @@ def _plain(value: Any) -> Any:
     """numpy and pandas scalars as JSON-friendly Python values (NaN as None)."""
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, np.ndarray):
+        return [round(float(v), 6) for v in value.ravel()]
     if isinstance(value, float) and value != value:
         return None
     return value

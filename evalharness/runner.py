@@ -86,8 +86,6 @@ class SuiteRun:
         return self._predictions
 
     def _predict(self) -> Predictions:
-        from evalharness.predictions import Predictions
-
         frame = self.frame()
         dataset = self.spec.dataset
         columns = input_columns(self.suite, frame)
@@ -100,6 +98,15 @@ class SuiteRun:
             self.target_info = _portable(target.describe())
         finally:
             target.close()
+        try:
+            return self._assemble(frame, columns, output, seconds)
+        except ValueError as error:
+            raise EvalHarnessError(f"{self.suite.display_name}: {error}") from None
+
+    def _assemble(self, frame: pd.DataFrame, columns: list[str], output: Any, seconds: float) -> Predictions:
+        from evalharness.predictions import Predictions
+
+        dataset = self.spec.dataset
         return Predictions(
             ids=frame[dataset.id].to_numpy(),
             expected=frame[dataset.expected].to_numpy(),
@@ -194,10 +201,12 @@ class SuiteRun:
         import numpy as np
 
         predictions = self.predictions()
+        facts: dict[str, Any] = {"rows": len(predictions), "predict_seconds": predictions.seconds}
+        if predictions.is_sequence:
+            return facts
         wrong = np.flatnonzero(~predictions.correct)
         return {
-            "rows": len(predictions),
-            "predict_seconds": predictions.seconds,
+            **facts,
             "confusion_matrix": {
                 "labels": [label.item() if hasattr(label, "item") else label for label in predictions.labels],
                 "matrix": predictions.confusion.tolist(),

@@ -23,9 +23,10 @@ BUILTIN_METRICS: dict[str, str] = {
     "auc": "evalharness.metrics.ranking:AUC",
     "consistency": "evalharness.metrics.consistency:CONSISTENCY",
     "drift": "evalharness.metrics.drift:DRIFT",
+    "dtw": "evalharness.metrics.dtw:DTW",
 }
 
-PLANNED_METRICS = ("robustness", "bertscore", "dtw")
+PLANNED_METRICS = ("robustness", "bertscore")
 """Names reserved for metrics that are designed but not in this release."""
 
 

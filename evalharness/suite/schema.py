@@ -65,9 +65,34 @@ class FileTargetSpec(ClosedModel):
     score: str | None = Field(None, description="column holding the positive-class score")
 
 
-TargetSpec = Annotated[OnnxTargetSpec | FileTargetSpec, Field(discriminator="kind")]
-TARGET_KINDS = ("onnx", "file")
-PLANNED_TARGET_KINDS = ("torch", "http", "openai", "kserve")
+class TorchOutputs(ClosedModel):
+    """What the model's output means, and which element of a tuple output to read."""
+
+    kind: Literal["label", "probabilities", "score", "sequence"] = Field(
+        "label",
+        description="label: [N]; probabilities: [N, K] (label = argmax); score: [N] P(positive); sequence: [N, H]",
+    )
+    index: int | None = Field(None, description="element of a tuple or list output; default: the output itself")
+    threshold: float = Field(0.5, description="score at or above which the label is positive (kind: score)")
+
+
+class TorchTargetSpec(ClosedModel):
+    """A TorchScript (``torch.jit.save``) or ``torch.export`` (``.pt2``) file; never Python classes."""
+
+    kind: Literal["torch"]
+    path: str = Field(description="model file, relative to the suite file")
+    inputs: list[str | list[str]] | None = Field(
+        None, description="positional model inputs: a column (cells may be lists) or columns stacked to [N, k]"
+    )
+    batch_size: PositiveInt = 256
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when available, else CPU")
+    dtype: Literal["float32", "float64", "int64"] = "float32"
+    outputs: TorchOutputs = TorchOutputs()
+
+
+TargetSpec = Annotated[OnnxTargetSpec | TorchTargetSpec | FileTargetSpec, Field(discriminator="kind")]
+TARGET_KINDS = ("onnx", "torch", "file")
+PLANNED_TARGET_KINDS = ("http", "openai", "kserve")
 
 
 class DatasetSpec(ClosedModel):

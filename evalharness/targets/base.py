@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 
 TARGET_FACTORIES: dict[str, str] = {
     "onnx": "evalharness.targets.onnx:OnnxTarget",
+    "torch": "evalharness.targets.pytorch:TorchTarget",
     "file": "evalharness.targets.file:FileTarget",
 }
 """Target kind -> ``module:class``; the class is built as ``cls(spec, context)``."""
 
-TARGET_EXTRAS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", "onnx")}
+TARGET_EXTRAS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", "onnx"), "torch": ("torch", "torch")}
 """Target kind -> (module it needs, extra that installs it), checked before anything is imported."""
 
 

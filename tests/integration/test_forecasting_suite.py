@@ -1,0 +1,58 @@
+"""The forecasting suite end to end: a torch.export model gated on DTW, checked against tslearn."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+torch = pytest.importorskip("torch")
+tslearn_metrics = pytest.importorskip("tslearn.metrics")
+
+
+def _pytest(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--evalharness-report-dir", str(out), *args]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_forecasting_suite_passes_with_the_tslearn_value(tmp_path: Path) -> None:
+    result = _pytest("--evalharness", "suites/forecasting.yaml", out=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    gate = json.loads((tmp_path / "run.json").read_text())["suites"][0]["gates"][0]
+    rows = [json.loads(line) for line in (REPO_ROOT / "datasets/forecasting/series.jsonl").read_text().splitlines()]
+    model = torch.export.load(str(REPO_ROOT / "models/forecaster.pt2")).module()
+    with torch.inference_mode():
+        forecasts = model(torch.tensor([r["history"] for r in rows], dtype=torch.float32)).numpy().astype(float)
+    scores = []
+    for row, forecast in zip(rows, forecasts):
+        truth = np.array(row["future"])
+        distance = tslearn_metrics.dtw(truth, forecast, global_constraint="sakoe_chiba", sakoe_chiba_radius=3)
+        path, _ = tslearn_metrics.dtw_path(truth, forecast, global_constraint="sakoe_chiba", sakoe_chiba_radius=3)
+        scores.append(np.exp(-distance / np.sqrt(len(path)) / np.std(truth)))
+    assert gate["value"] == pytest.approx(np.mean(scores), abs=1e-3)
+    assert gate["status"] == "passed" and gate["n"] == 1000
+
+
+def test_a_folder_runs_every_shipped_suite(tmp_path: Path) -> None:
+    result = _pytest("--evalharness", "suites/", "--collect-only", "-q", out=tmp_path)
+    assert "suites/finance.yaml::accuracy" in result.stdout
+    assert "suites/forecasting.yaml::dtw" in result.stdout
+
+
+def test_forecasting_build_is_deterministic(tmp_path: Path) -> None:
+    script = REPO_ROOT / "scripts" / "build_forecasting_demo.py"
+    for folder in ("a", "b"):
+        subprocess.run([sys.executable, str(script), "--out-root", str(tmp_path / folder)], check=True,
+                       capture_output=True, timeout=300)  # fmt: skip
+    for relative in ("datasets/forecasting/series.jsonl", "models/forecaster.pt2"):
+        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
+    dataset = "datasets/forecasting/series.jsonl"
+    assert (tmp_path / "a" / dataset).read_bytes() == (REPO_ROOT / dataset).read_bytes()
