@@ -39,6 +39,7 @@ schema: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_overhead.py --repeats 15
 	$(BIN)/python benchmarks/bench_rules.py
+	$(BIN)/python benchmarks/bench_dtw.py
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html .pytest_cache

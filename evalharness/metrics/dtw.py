@@ -44,22 +44,34 @@ def _dtaidistance() -> Any:
     return dtw
 
 
-def row_distances(expected: np.ndarray, predicted: np.ndarray, window: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the DTW distance and the warping path's length (both from one C call per row).
+def row_distances(
+    expected: np.ndarray, predicted: np.ndarray, window: int | None, with_paths: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the DTW distance and the warping path's length, one C call per row.
 
     ``window`` is the band half-width (|i - j| <= window, tslearn's ``sakoe_chiba_radius``);
-    dtaidistance counts it one larger.
+    dtaidistance counts it one larger. Without ``with_paths`` the faster, pruned distance-only
+    routine runs and the lengths are NaN.
     """
     dtw = _dtaidistance()
     options = {"window": window + 1} if window is not None else {}
-    distances, lengths = np.empty(len(expected)), np.empty(len(expected))
+    distances, lengths = np.empty(len(expected)), np.full(len(expected), np.nan)
     for row, (e, p) in enumerate(zip(expected, predicted)):
-        path, distance = dtw.warping_path_fast(
-            np.ascontiguousarray(e, dtype=np.double), np.ascontiguousarray(p, dtype=np.double),
-            include_distance=True, **options,
-        )  # fmt: skip
-        distances[row], lengths[row] = distance, len(path)
+        a, b = np.ascontiguousarray(e, dtype=np.double), np.ascontiguousarray(p, dtype=np.double)
+        if with_paths:
+            path, distances[row] = dtw.warping_path_fast(a, b, include_distance=True, **options)
+            lengths[row] = len(path)
+        else:
+            distances[row] = dtw.distance_fast(a, b, **options)
     return distances, lengths
+
+
+def series_scales(series: np.ndarray) -> np.ndarray:
+    """Standard deviation of each series; one vectorised pass when they share a length."""
+    lengths = {len(s) for s in series}
+    if len(lengths) == 1:
+        return np.std(np.stack(list(series)), axis=1)
+    return np.fromiter((np.std(s) for s in series), dtype=float, count=len(series))
 
 
 def normalise(distances: np.ndarray, lengths: np.ndarray, expected: np.ndarray, how: Normalisation) -> np.ndarray:
@@ -68,8 +80,7 @@ def normalise(distances: np.ndarray, lengths: np.ndarray, expected: np.ndarray, 
     if how in ("path_length", "path_length_and_scale"):
         result /= np.sqrt(lengths)
     if how in ("scale", "path_length_and_scale"):
-        scales = np.fromiter((np.std(e) for e in expected), dtype=float, count=len(expected))
-        result /= np.maximum(scales, SCALE_FLOOR)
+        result /= np.maximum(series_scales(expected), SCALE_FLOOR)
     return result
 
 
@@ -86,7 +97,8 @@ class Dtw:
         """Per-row DTW, normalised; mean score (or distance) with a row-bootstrap interval."""
         if not predictions.is_sequence:
             raise ValueError("dtw needs a sequence per row; set the target's outputs to a sequence")
-        distances, lengths = row_distances(predictions.expected, predictions.predicted, options.window)
+        with_paths = options.normalize in ("path_length", "path_length_and_scale")
+        distances, lengths = row_distances(predictions.expected, predictions.predicted, options.window, with_paths)
         normalised = normalise(distances, lengths, predictions.expected, options.normalize)
         consistency = np.exp(-normalised)
         per_row = consistency if options.gate == "consistency" else normalised
