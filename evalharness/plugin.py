@@ -113,6 +113,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collector is not None:
         config.pluginmanager.unregister(collector)
     if STATE_KEY in config.stash:
+        config.stash[STATE_KEY].close()
         del config.stash[STATE_KEY]
 
 

@@ -14,7 +14,7 @@ from evalharness.metrics.registry import get_metric
 from evalharness.record import GateRecord, GateStatus, SuiteRecord
 from evalharness.suite.dataset import dataset_format, input_columns, load_dataset
 from evalharness.suite.loader import display_path
-from evalharness.targets.base import TargetContext, create_target, file_sha256
+from evalharness.targets.base import Target, TargetContext, TargetOutput, create_target, file_sha256
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +33,7 @@ class SuiteRun:
         self._predictions: Predictions | None = None
         self._error: EvalHarnessError | None = None
         self._values: dict[str, MetricValue] = {}
+        self._target: Target | None = None
         self.target_info: dict[str, Any] = _declared_target(suite)
 
     @property
@@ -43,8 +44,12 @@ class SuiteRun:
     @cached_property
     def settings(self) -> MetricSettings:
         """Confidence level, bootstrap size, seed and folder of this suite, for its metrics."""
-        settings = self.spec.statistics
-        return MetricSettings(settings.confidence, settings.bootstrap_resamples, self.spec.seed, self.suite.base_dir)
+        stats = self.spec.statistics
+        live = self.spec.target.kind != "file"
+        return MetricSettings(
+            stats.confidence, stats.bootstrap_resamples, self.spec.seed, self.suite.base_dir,
+            predict=self.predict_frame if live else None,
+        )  # fmt: skip
 
     @cached_property
     def dataset_sha256(self) -> str | None:
@@ -87,17 +92,11 @@ class SuiteRun:
 
     def _predict(self) -> Predictions:
         frame = self.frame()
-        dataset = self.spec.dataset
         columns = input_columns(self.suite, frame)
-        context = TargetContext(self.suite.base_dir, dataset.id, columns)
-        target = create_target(self.spec.target, context)
-        try:
-            started = time.perf_counter()
-            output = target.predict(frame)
-            seconds = time.perf_counter() - started
-            self.target_info = _portable(target.describe())
-        finally:
-            target.close()
+        started = time.perf_counter()
+        output = self.predict_frame(frame)
+        seconds = time.perf_counter() - started
+        self.target_info = _portable(self.target().describe())
         try:
             return self._assemble(frame, columns, output, seconds)
         except ValueError as error:
@@ -116,6 +115,24 @@ class SuiteRun:
             positive_label=dataset.positive_label,
             seconds=seconds,
         )
+
+    def target(self) -> Target:
+        """The live target, created on first use and kept until :meth:`close` (perturbations reuse it)."""
+        if self._target is None:
+            dataset = self.spec.dataset
+            context = TargetContext(self.suite.base_dir, dataset.id, input_columns(self.suite, self.frame()))
+            self._target = create_target(self.spec.target, context)
+        return self._target
+
+    def predict_frame(self, frame: pd.DataFrame) -> TargetOutput:
+        """The target's answers for ``frame`` (the dataset, or a perturbed copy of its inputs)."""
+        return self.target().predict(frame)
+
+    def close(self) -> None:
+        """Release the target (model memory, GPU, connections)."""
+        if self._target is not None:
+            self._target.close()
+            self._target = None
 
     def metric_value(self, name: str) -> MetricValue:
         """The named metric over this suite's predictions (computed once)."""

@@ -51,6 +51,11 @@ class EvalSession:
             raise SuiteError(problems)
         return cls({s.path: s for s in suites}, runs, report_dir)
 
+    def close(self) -> None:
+        """Release every suite's target."""
+        for run in self.runs.values():
+            run.close()
+
     def run_for(self, path: Path) -> SuiteRun:
         """The evaluation of the suite at ``path`` (shared by all its gates in this process)."""
         return self.runs[path.resolve()]

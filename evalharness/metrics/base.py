@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -10,8 +11,10 @@ from evalharness.suite.fields import GateOptions
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
     from evalharness.predictions import Predictions
+    from evalharness.targets.base import TargetOutput
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class MetricSettings:
     resamples: int = 1000
     seed: int = 0
     base_dir: Path = field(default_factory=Path.cwd)
+    predict: Callable[[pd.DataFrame], TargetOutput] | None = field(default=None, compare=False, repr=False)
+    """Answers new inputs with the suite's live target (perturbations); None for stored answers."""
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,10 @@ BUILTIN_METRICS: dict[str, str] = {
     "consistency": "evalharness.metrics.consistency:CONSISTENCY",
     "drift": "evalharness.metrics.drift:DRIFT",
     "dtw": "evalharness.metrics.dtw:DTW",
+    "robustness": "evalharness.metrics.robustness:ROBUSTNESS",
 }
 
-PLANNED_METRICS = ("robustness", "bertscore")
+PLANNED_METRICS = ("bertscore",)
 """Names reserved for metrics that are designed but not in this release."""
 
 

@@ -68,6 +68,26 @@ def allowed_keys(root: type[BaseModel], path: KeyPath, data: Any) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
+def _tag_message(error: Any) -> str:
+    """A wrong or missing discriminator (target ``kind``, recipe ``recipe``) with the valid names."""
+    ctx = error["ctx"]
+    key = str(ctx["discriminator"]).strip("'")
+    valid = [tag.strip().strip("'") for tag in str(ctx.get("expected_tags", "")).split(",") if tag.strip()]
+    if key == "kind":
+        valid = list(TARGET_KINDS)
+    elif key == "recipe":
+        from evalharness.perturb.recipes import RECIPE_NAMES
+
+        valid = list(RECIPE_NAMES)
+    if error["type"] == "union_tag_not_found":
+        return f"missing required key '{key}' (one of {', '.join(valid)})"
+    tag = ctx.get("tag")
+    if key == "kind" and tag in PLANNED_TARGET_KINDS:
+        return f"target kind '{tag}' is planned but not available in this version; use one of {', '.join(valid)}"
+    noun = "target kind" if key == "kind" else key
+    return f"unknown {noun} '{tag}'" + did_you_mean(str(tag), valid)
+
+
 def _message(error: Any, path: KeyPath, root: type[BaseModel], data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -77,14 +97,8 @@ def _message(error: Any, path: KeyPath, root: type[BaseModel], data: Any) -> str
         return f"unknown key '{key}'" + did_you_mean(str(key), allowed_keys(root, path[:-1], data))
     if kind == "missing":
         return f"missing required key '{path[-1]}'"
-    if kind == "union_tag_invalid":
-        tag = error["ctx"].get("tag")
-        if tag in PLANNED_TARGET_KINDS:
-            available = ", ".join(TARGET_KINDS)
-            return f"target kind '{tag}' is planned but not available in this version; use one of {available}"
-        return f"unknown target kind '{tag}'" + did_you_mean(str(tag), list(TARGET_KINDS))
-    if kind == "union_tag_not_found":
-        return f"missing required key 'kind' (one of {', '.join(TARGET_KINDS)})"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _tag_message(error)
     if kind == "literal_error" and path == ("schema",):
         return f"unsupported schema version {error.get('input')!r}; this evalharness reads schema: 1"
     message = str(error["msg"])
@@ -97,8 +111,8 @@ def validation_problems(error: ValidationError, document: YamlDocument, root: ty
     for item in error.errors():
         path = _data_path(document.data, tuple(item["loc"]))
         message = _message(item, path, root, document.data)
-        if item["type"].startswith("union_tag"):
-            path = (*path, "kind") if item["type"] == "union_tag_invalid" else path
+        if item["type"] == "union_tag_invalid":
+            path = (*path, str(item["ctx"]["discriminator"]).strip("'"))
         if item["type"] == "missing":
             problems.append(document.problem(path[:-1], message))
         elif item["type"] == "expression_syntax":

@@ -14,6 +14,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
+from evalharness.perturb.recipes import apply_recipe, recipe_rng
+from evalharness.suite.loader import load_suite
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 ort = pytest.importorskip("onnxruntime")
@@ -66,7 +69,15 @@ def reference() -> dict[str, float]:
     label, probabilities = session.run(["label", "probabilities"], feeds)
     truth = frame["is_fraud"].to_numpy()
     consistency = _finance_rules_in_pandas(frame, label, probabilities[:, 1])
+    robust = label == truth
+    recipes = load_suite(REPO_ROOT / "suites" / "finance.yaml").spec.declared_metrics()["robustness"].perturb
+    for index, recipe in enumerate(recipes):
+        perturbed = apply_recipe(recipe, frame, recipe_rng(7, index, recipe.recipe))
+        feeds = {"numeric": perturbed[FEATURES].to_numpy(np.float32),
+                 "merchant_category": perturbed[["merchant_category"]].astype(str).to_numpy(object)}  # fmt: skip
+        robust &= session.run(["label"], feeds)[0] == truth
     return {
+        "robustness": robust.mean() / skm.accuracy_score(truth, label),
         "consistency": consistency,
         "accuracy": skm.accuracy_score(truth, label),
         "precision": skm.precision_score(truth, label),
@@ -79,7 +90,7 @@ def reference() -> dict[str, float]:
 def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type: ignore[no-untyped-def]
     result, _ = finance_run
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout
+    assert "8 passed" in result.stdout
     table = [line for line in result.stdout.splitlines() if line.startswith("finance-fraud ")]
     assert [line.split()[1] for line in table] == [
         "accuracy",
@@ -89,6 +100,7 @@ def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type
         "auc",
         "consistency",
         "drift",
+        "robustness",
     ]
     assert all(line.rstrip().endswith("PASSED") for line in table)
 

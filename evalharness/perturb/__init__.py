@@ -1,0 +1,1 @@
+"""Seeded perturbation recipes: the same seed gives the same perturbed rows on every machine."""

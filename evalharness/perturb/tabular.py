@@ -1,0 +1,56 @@
+"""Tabular recipes: noise relative to each column's spread, scaling, categorical swap, missing values.
+
+Each recipe touches a ``rate`` share of rows, chosen by the seeded generator it is given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def chosen_rows(rng: np.random.Generator, rows: int, rate: float) -> np.ndarray:
+    """Boolean mask of the rows a recipe changes (each row with probability ``rate``)."""
+    return rng.random(rows) < rate
+
+
+def _keep_integers(original: pd.Series, values: np.ndarray) -> np.ndarray:
+    return np.round(values) if pd.api.types.is_integer_dtype(original) else values
+
+
+def noise(column: pd.Series, rng: np.random.Generator, rate: float, scale: float) -> pd.Series:
+    """Add Gaussian noise of ``scale`` x the column's standard deviation to the chosen rows."""
+    values = column.to_numpy(dtype=float).copy()
+    mask = chosen_rows(rng, len(values), rate)
+    spread = float(np.nanstd(values)) or 1.0
+    values[mask] += rng.normal(0.0, scale * spread, int(mask.sum()))
+    return pd.Series(_keep_integers(column, values), index=column.index, name=column.name)
+
+
+def scaling(column: pd.Series, rng: np.random.Generator, rate: float, factor: float) -> pd.Series:
+    """Multiply the chosen rows by ``factor`` (e.g. amounts in another currency)."""
+    values = column.to_numpy(dtype=float).copy()
+    mask = chosen_rows(rng, len(values), rate)
+    values[mask] *= factor
+    return pd.Series(_keep_integers(column, values), index=column.index, name=column.name)
+
+
+def categorical_swap(column: pd.Series, rng: np.random.Generator, rate: float) -> pd.Series:
+    """Replace the chosen rows' value with another value of the column, drawn by frequency."""
+    values = column.to_numpy(dtype=object).copy()
+    mask = chosen_rows(rng, len(values), rate)
+    counts = column.value_counts()
+    categories, weights = counts.index.to_numpy(dtype=object), counts.to_numpy(dtype=float)
+    for row in np.flatnonzero(mask):
+        others = categories != values[row]
+        if others.any():
+            values[row] = rng.choice(categories[others], p=weights[others] / weights[others].sum())
+    return pd.Series(values, index=column.index, name=column.name).astype(column.dtype)
+
+
+def missing(column: pd.Series, rng: np.random.Generator, rate: float) -> pd.Series:
+    """Blank the chosen rows (NaN for numbers, None for text)."""
+    mask = chosen_rows(rng, len(column), rate)
+    blanked = column.astype(float) if pd.api.types.is_integer_dtype(column) else column.copy()
+    blanked[mask] = np.nan if pd.api.types.is_numeric_dtype(blanked) else None
+    return blanked
