@@ -22,13 +22,29 @@ class GateFailed(Exception):
 class SuiteFile(pytest.File):
     """A suite YAML file; yields one item per declared metric, never one per row."""
 
-    def collect(self) -> Iterator[GateItem]:
-        """One :class:`GateItem` per metric, in the order the suite declares them."""
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        """One :class:`GateItem` per metric, in the order the suite declares them, then the cases."""
         state = self.config.stash[STATE_KEY]
         suite = state.suites[self.path.resolve()]
         group = f"evalharness:{suite.display_name}"
         for name in suite.metric_order:
             item = GateItem.from_parent(self, name=name, gate=name)
+            item.add_marker(pytest.mark.xdist_group(group))
+            yield item
+        if state.run_for(self.path).cases():
+            yield CaseGroup.from_parent(self, name="cases")
+
+
+class CaseGroup(pytest.Collector):
+    """The suite's hand-written MFT cases: ``suite.yaml::cases::<name>``."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        """One :class:`CaseItem` per case, in the order the suite writes them."""
+        assert self.path is not None
+        run = self.config.stash[STATE_KEY].run_for(self.path)
+        group = f"evalharness:{run.suite.display_name}"
+        for case in run.cases():
+            item = CaseItem.from_parent(self, name=case.name, gate=case.name)
             item.add_marker(pytest.mark.xdist_group(group))
             yield item
 
@@ -48,7 +64,7 @@ class GateItem(pytest.Item):
 
         run = self.config.stash[STATE_KEY].run_for(self.path)
         try:
-            self.gate_record = run.evaluate_gate(self.gate, self.nodeid)
+            self.gate_record = self.evaluate(run)
         except EvalHarnessError as error:
             self.gate_record = run.error_gate(self.gate, self.nodeid, error)
             raise
@@ -56,6 +72,10 @@ class GateItem(pytest.Item):
             self.suite_payload = run.record().model_dump(mode="json", exclude={"gates"})
         if self.gate_record.status == "failed":
             raise GateFailed(format_gate_failure(self.gate_record))
+
+    def evaluate(self, run: Any) -> Any:
+        """This item's record: a gate of the suite."""
+        return run.evaluate_gate(self.gate, self.nodeid)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """Our own message for gate failures and user errors; a traceback only for bugs."""
@@ -77,3 +97,18 @@ class GateItem(pytest.Item):
         if self.gate_record is None or self.suite_payload is None:
             return None
         return {"gate": self.gate_record.model_dump(mode="json"), "suite": self.suite_payload}
+
+
+class CaseItem(GateItem):
+    """One MFT case: the target must give the case's expected answer."""
+
+    def evaluate(self, run: Any) -> Any:
+        """This item's record: the case's verdict."""
+        return run.evaluate_case(self.gate, self.nodeid)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Where the case is written in the suite."""
+        suite = self.config.stash[STATE_KEY].suites[self.path.resolve()]
+        names = [case.name for case in suite.spec.declared_metrics()["consistency"].cases]
+        line = suite.document.position(("metrics", "consistency", "cases", names.index(self.gate)))[0]
+        return self.path, line - 1, f"{suite.spec.name}::cases::{self.gate}"

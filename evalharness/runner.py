@@ -7,6 +7,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from evalharness.errors import EvalHarnessError, Problem
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricSettings, MetricValue
@@ -174,6 +176,38 @@ class SuiteRun:
             duration_s=time.perf_counter() - started,
         )
 
+    def cases(self) -> list[Any]:
+        """The MFT cases the suite declares (under ``consistency``), in order."""
+        options = self.spec.declared_metrics().get("consistency")
+        return list(options.cases) if options is not None else []
+
+    @cached_property
+    def _case_answers(self) -> Predictions:
+        """The target's answers to every case, asked in one batch."""
+        from evalharness.metrics.checks import case_frame
+        from evalharness.predictions import Predictions
+
+        cases = self.cases()
+        frame = case_frame(cases, input_columns(self.suite, self.frame()))
+        answer = self.predict_frame(frame)
+        expected = np.asarray([case.expected for case in cases])
+        names = np.array([case.name for case in cases], dtype=object)
+        return Predictions(names, expected, answer.label, answer.score, frame, self.spec.dataset.positive_label)
+
+    def evaluate_case(self, name: str, nodeid: str) -> GateRecord:
+        """One MFT case: the target's answer must equal the case's expected answer."""
+        started = time.perf_counter()
+        answers = self._case_answers
+        position = [case.name for case in self.cases()].index(name)
+        passed = bool(answers.correct[position])
+        row = answers.rows(np.array([position]))[0]
+        message = "as expected" if passed else f"expected {row['expected']!r}, the target answered {row['predicted']!r}"
+        return GateRecord(
+            name=f"cases::{name}", nodeid=nodeid, metric="case", status="passed" if passed else "failed",
+            value=float(passed), n=1, message=message, details={"case": row}, worst_rows=[] if passed else [row],
+            duration_s=time.perf_counter() - started,
+        )  # fmt: skip
+
     def error_gate(self, name: str, nodeid: str, error: BaseException) -> GateRecord:
         """The record of a gate that could not be evaluated."""
         options = self.spec.declared_metrics().get(name)
@@ -215,8 +249,6 @@ class SuiteRun:
     @cached_property
     def _prediction_facts(self) -> dict[str, Any]:
         """Rows, timing, confusion matrix and a capped sample of wrong rows (built once)."""
-        import numpy as np
-
         predictions = self.predictions()
         facts: dict[str, Any] = {"rows": len(predictions), "predict_seconds": predictions.seconds}
         if predictions.is_sequence:

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from evalharness.metrics.base import MetricSettings, MetricValue
+from evalharness.metrics.checks import AFTER_VARIABLES, Case, Check, case_problems, check_names, transformed_inputs
 from evalharness.metrics.rules import (
     OUTPUT_VARIABLES,
     RuleOutcome,
@@ -51,18 +52,28 @@ class Rule(ClosedModel):
 
 
 class ConsistencyOptions(GateOptions):
-    """Options of ``consistency``: the rules (at least one) and the usual thresholds."""
+    """Options of ``consistency``: CEL rules, INV/DIR checks, MFT cases, and the usual thresholds."""
 
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list, description="INV and DIR checks (answered again)")
+    cases: list[Case] = Field(default_factory=list, description="MFT cases: one pytest item each")
 
-    @field_validator("rules")
+    @field_validator("rules", "checks", "cases")
     @classmethod
-    def _unique_names(cls, rules: list[Rule]) -> list[Rule]:
-        names = [rule.name for rule in rules]
+    def _unique_names(cls, items: list[Any]) -> list[Any]:
+        names = [item.name for item in items]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(repeated)}")
-        return rules
+            raise ValueError(f"names must be unique; repeated: {', '.join(repeated)}")
+        return items
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> ConsistencyOptions:
+        if not (self.rules or self.checks or self.cases):
+            raise ValueError("give at least one of rules, checks or cases")
+        if not (self.rules or self.checks) and self.is_gate:
+            raise ValueError("min and max apply to rules and checks; cases pass or fail one by one as their own items")
+        return self
 
 
 @cache
@@ -80,22 +91,29 @@ class _Checked:
     first_error: str | None
 
 
-def _check(rule: Rule, table: Mapping[str, pd.Series], rows: int) -> _Checked:
-    condition: RuleOutcome | None = evaluate_rule(_program(rule.when), table, rows) if rule.when else None
-    outcome = evaluate_rule(_program(rule.rule), table, rows)
+def _check(when: str | None, rule: str, table: Mapping[str, pd.Series], rows: int) -> _Checked:
+    condition: RuleOutcome | None = evaluate_rule(_program(when), table, rows) if when else None
+    outcome = evaluate_rule(_program(rule), table, rows)
     applies = np.ones(rows, dtype=bool) if condition is None else condition.satisfied | condition.errored
     errors = outcome.errored | (condition.errored if condition is not None else False)
     first_error = (condition.first_error if condition is not None else None) or outcome.first_error
     return _Checked(applies, applies & outcome.satisfied & ~errors, applies & errors, first_error)
 
 
-def _rule_details(rule: Rule, checked: _Checked, ids: np.ndarray) -> dict[str, Any]:
+def _rule_details(rule: Rule | Check, checked: _Checked, ids: np.ndarray) -> dict[str, Any]:
     violated = checked.applies & ~checked.held
     applicable = int(checked.applies.sum())
+    if isinstance(rule, Check):
+        kind: str = rule.type
+        text, transform = rule.expectation, _transform_text(rule)
+    else:
+        kind, text, transform = "rule", rule.rule, None
     return {
         "name": rule.name,
-        "rule": rule.rule,
+        "type": kind,
+        "rule": text,
         "when": rule.when,
+        "transform": transform,
         "description": rule.description,
         "applicable": applicable,
         "rate": float(checked.held.sum() / applicable) if applicable else None,
@@ -104,6 +122,23 @@ def _rule_details(rule: Rule, checked: _Checked, ids: np.ndarray) -> dict[str, A
         "first_error": checked.first_error,
         "violating_ids": [v.item() if hasattr(v, "item") else v for v in ids[violated][:VIOLATING_IDS_KEPT]],
     }
+
+
+def _transform_text(check: Check) -> str:
+    if check.perturb is not None:
+        return check.perturb.label
+    return ", ".join(f"{column} = {expression}" for column, expression in (check.set or {}).items())
+
+
+def _run_check(check: Check, index: int, predictions: Predictions, table: Any, settings: MetricSettings) -> _Checked:
+    """Transform the inputs, have the live target answer again, and test the expectation."""
+    if settings.predict is None:
+        raise ValueError(f"check '{check.name}' needs a target that can answer new inputs, not stored answers")
+    changed = transformed_inputs(check, predictions.inputs, table, settings.seed, index)
+    answer = settings.predict(changed)
+    after = Predictions(predictions.ids, predictions.expected, answer.label, answer.score, changed)
+    extended = table.with_columns(after_predicted=after.predicted, after_score=answer.score)
+    return _check(check.when, check.expectation, extended, len(predictions))
 
 
 @dataclass(frozen=True)
@@ -117,26 +152,40 @@ class Consistency:
     def check_suite(
         self, options: ConsistencyOptions, available: list[str], base_dir: Path
     ) -> list[tuple[tuple[Any, ...], str]]:
-        """Rules that read an unknown name or call a non-CEL function, located by rule."""
-        names = [*available, *OUTPUT_VARIABLES]
+        """Unknown names and non-CEL functions in rules and checks, columns checks or cases lack."""
         outputs = ", ".join(OUTPUT_VARIABLES)
-        return [
+        problems: list[tuple[tuple[Any, ...], str]] = [
             (("rules", index, key), problem.replace("or an output", f"or an output ({outputs})"))
             for index, rule in enumerate(options.rules)
             for key in ("when", "rule")
             if getattr(rule, key) is not None
-            for problem in unknown_names(_program(getattr(rule, key)), names)
+            for problem in unknown_names(_program(getattr(rule, key)), [*available, *OUTPUT_VARIABLES])
         ]
+        readable = [*available, *OUTPUT_VARIABLES, *AFTER_VARIABLES]
+        for index, check in enumerate(options.checks):
+            texts = {
+                "when": check.when,
+                "expect": check.expect,
+                **{f"set.{c}": e for c, e in (check.set or {}).items()},
+            }
+            for key, text in texts.items():
+                for problem in unknown_names(_program(text), readable) if text else []:
+                    problems.append((("checks", index, *key.split(".")), problem))
+        return problems + check_names(options.checks, available) + case_problems(options.cases, available)
 
     def compute(self, predictions: Predictions, options: ConsistencyOptions, settings: MetricSettings) -> MetricValue:
-        """Every rule over every row; value, row-bootstrap interval, per-rule details."""
+        """Every rule and check over every row; value, row-bootstrap interval, per-rule details."""
         table = rule_variables(predictions)
         rows = len(predictions)
-        checks = [_check(rule, table, rows) for rule in options.rules]
+        checks = [_check(rule.when, rule.rule, table, rows) for rule in options.rules]
+        checks += [_run_check(check, i, predictions, table, settings) for i, check in enumerate(options.checks)]
+        if not checks:  # only MFT cases: they are items of their own
+            return MetricValue(float("nan"), 0, None, "cases only", None, {"rules": []})
         applicable = np.sum([c.applies for c in checks], axis=0)
         held = np.sum([c.held for c in checks], axis=0)
         pairs = int(applicable.sum())
-        details = {"rules": [_rule_details(r, c, predictions.ids) for r, c in zip(options.rules, checks)]}
+        named: list[Rule | Check] = [*options.rules, *options.checks]
+        details = {"rules": [_rule_details(r, c, predictions.ids) for r, c in zip(named, checks)]}
         return MetricValue(
             value=float(held.sum() / pairs) if pairs else float("nan"),
             n=pairs,

@@ -63,6 +63,14 @@ class RuleVariables(Mapping[str, pd.Series]):
     def __getitem__(self, name: str) -> pd.Series:
         return self._columns[name]
 
+    def with_columns(self, **columns: Any) -> RuleVariables:
+        """A copy that can also read ``columns`` (e.g. ``after_predicted`` for a metamorphic check)."""
+        copy = object.__new__(RuleVariables)
+        index = next(iter(self._columns.values())).index
+        extra = {name: pd.Series(values, index=index) for name, values in columns.items() if values is not None}
+        copy._columns = {**self._columns, **extra}
+        return copy
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._columns)
 
@@ -117,8 +125,8 @@ def _describe_error(result: Any) -> str:
     return f"the rule gave {result!r}, not true or false"
 
 
-def evaluate_rule(program: Any, table: Mapping[str, pd.Series], rows: int) -> RuleOutcome:
-    """Run ``program`` once per distinct combination of the variables it reads."""
+def evaluate_expression(program: Any, table: Mapping[str, pd.Series], rows: int) -> tuple[list[Any], np.ndarray]:
+    """Results of ``program`` per distinct combination of the variables it reads, and each row's code."""
     names = list(program.variables())
     if names:
         codes, representatives = distinct_rows([table[name] for name in names])
@@ -126,7 +134,21 @@ def evaluate_rule(program: Any, table: Mapping[str, pd.Series], rows: int) -> Ru
         contexts = [dict(zip(names, combination)) for combination in zip(*values)]
     else:
         codes, contexts = np.zeros(rows, dtype=np.int64), [{}]
-    results = _run_all(program, contexts)
+    return _run_all(program, contexts), codes
+
+
+def computed_column(program: Any, table: Mapping[str, pd.Series], rows: int) -> tuple[np.ndarray, str | None]:
+    """Per row, the value of a CEL expression (None where it failed), and the first failure."""
+    results, codes = evaluate_expression(program, table, rows)
+    first_error = next((_describe_error(r) for r in results if isinstance(r, Exception)), None)
+    values = np.empty(len(results), dtype=object)
+    values[:] = [None if isinstance(r, Exception) else r for r in results]
+    return values[codes], first_error
+
+
+def evaluate_rule(program: Any, table: Mapping[str, pd.Series], rows: int) -> RuleOutcome:
+    """Run ``program`` once per distinct combination of the variables it reads."""
+    results, codes = evaluate_expression(program, table, rows)
     held = np.fromiter((result is True for result in results), dtype=bool, count=len(results))
     failed = np.fromiter((not isinstance(r, bool) for r in results), dtype=bool, count=len(results))
     first_error = next((_describe_error(r) for r in results if not isinstance(r, bool)), None)

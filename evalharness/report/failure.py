@@ -37,8 +37,19 @@ def _rule_lines(rules: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _format_case_failure(gate: GateRecord) -> str:
+    case = gate.details.get("case", {})
+    score = f" (score {case['score']:.3f})" if case.get("score") is not None else ""
+    inputs = ", ".join(f"{key}={format_cell(value)}" for key, value in case.get("inputs", {}).items())
+    return terminal_safe(f"case {gate.name.removeprefix('cases::')} failed: {gate.message}{score}") + (
+        "\n  inputs: " + terminal_safe(inputs)
+    )
+
+
 def format_gate_failure(gate: GateRecord) -> str:
     """Metric, value, threshold, interval, n, method and the worst rows of a failed gate."""
+    if gate.metric == "case":
+        return _format_case_failure(gate)
     confidence = f"{gate.confidence:.0%} CI"
     lines = [
         f"gate {gate.name} failed: {gate.message}",

@@ -35,8 +35,8 @@ def finance_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Co
     return result, out
 
 
-def _finance_rules_in_pandas(frame: pd.DataFrame, label: np.ndarray, score: np.ndarray) -> float:
-    """suites/finance.yaml's six rules written again in pandas: held pairs / applicable pairs."""
+def _finance_rules_in_pandas(frame: pd.DataFrame, label: np.ndarray, score: np.ndarray, answer) -> float:  # type: ignore[no-untyped-def]
+    """suites/finance.yaml's six rules and two checks written again in pandas: held / applicable pairs."""
     f = frame.assign(predicted=label, score=score)
     everywhere = pd.Series(True, index=f.index)
     rules = [
@@ -52,6 +52,9 @@ def _finance_rules_in_pandas(frame: pd.DataFrame, label: np.ndarray, score: np.n
         (everywhere, (f.score >= 0.5) == (f.predicted == 1)),
         (everywhere, (f.score >= 0.0) & (f.score <= 1.0)),
     ]  # fmt: skip
+    _, tenfold_score = answer(frame.assign(amount=frame.amount * 10.0))
+    rounded_label, _ = answer(frame.assign(distance_from_home_km=np.trunc(frame.distance_from_home_km)))
+    rules += [(everywhere, pd.Series(tenfold_score >= score - 0.01)), (everywhere, pd.Series(rounded_label == label))]
     applicable = sum(int(when.sum()) for when, _ in rules)
     held = sum(int((when & holds).sum()) for when, holds in rules)
     return held / applicable
@@ -68,7 +71,16 @@ def reference() -> dict[str, float]:
     }
     label, probabilities = session.run(["label", "probabilities"], feeds)
     truth = frame["is_fraud"].to_numpy()
-    consistency = _finance_rules_in_pandas(frame, label, probabilities[:, 1])
+
+    def answer(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        feeds = {
+            "numeric": rows[FEATURES].to_numpy(np.float32),
+            "merchant_category": rows[["merchant_category"]].to_numpy(object),
+        }
+        labels, scores = session.run(["label", "probabilities"], feeds)
+        return labels, scores[:, 1]
+
+    consistency = _finance_rules_in_pandas(frame, label, probabilities[:, 1], answer)
     robust = label == truth
     recipes = load_suite(REPO_ROOT / "suites" / "finance.yaml").spec.declared_metrics()["robustness"].perturb
     for index, recipe in enumerate(recipes):
@@ -90,7 +102,7 @@ def reference() -> dict[str, float]:
 def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type: ignore[no-untyped-def]
     result, _ = finance_run
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "8 passed" in result.stdout
+    assert "10 passed" in result.stdout
     table = [line for line in result.stdout.splitlines() if line.startswith("finance-fraud ")]
     assert [line.split()[1] for line in table] == [
         "accuracy",
@@ -101,6 +113,8 @@ def test_finance_suite_passes_and_prints_the_table(finance_run) -> None:  # type
         "consistency",
         "drift",
         "robustness",
+        "cases::night_jewelry_from_abroad_on_new_device",
+        "cases::weekly_groceries_with_card",
     ]
     assert all(line.rstrip().endswith("PASSED") for line in table)
 
@@ -112,6 +126,9 @@ def test_recorded_values_match_scikit_learn(finance_run, reference) -> None:  # 
     assert record["status"] == "passed" and suite["rows"] == 6000
     for gate in suite["gates"]:
         assert gate["status"] == "passed"
+        if gate["metric"] == "case":
+            assert gate["value"] == 1.0
+            continue
         if gate["name"] == "drift":
             assert gate["value"] < 0.02 and gate["details"]["drifting"] == []
             continue

@@ -129,7 +129,7 @@ def test_rule_names_must_be_unique(tmp_path: Path) -> None:
     suite = _suite_with(tmp_path, "    - {name: a, rule: predicted == 1}\n    - {name: a, rule: predicted == 0}\n")
     with pytest.raises(SuiteError) as raised:
         load_suite(suite)
-    assert [p.message for p in raised.value.problems] == ["rule names must be unique; repeated: a"]
+    assert [p.message for p in raised.value.problems] == ["names must be unique; repeated: a"]
 
 
 def test_python_is_not_reachable_from_a_rule(tmp_path: Path) -> None:
