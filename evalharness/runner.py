@@ -51,6 +51,7 @@ class SuiteRun:
         return MetricSettings(
             stats.confidence, stats.bootstrap_resamples, self.spec.seed, self.suite.base_dir,
             predict=self.predict_frame if live else None,
+            attack=self.attack_frame if self.spec.target.kind == "torch" else None,
         )  # fmt: skip
 
     @cached_property
@@ -129,6 +130,10 @@ class SuiteRun:
     def predict_frame(self, frame: pd.DataFrame) -> TargetOutput:
         """The target's answers for ``frame`` (the dataset, or a perturbed copy of its inputs)."""
         return self.target().predict(frame)
+
+    def attack_frame(self, frame: pd.DataFrame, expected: Any, recipe: Any) -> TargetOutput:
+        """The target's answers to gradient-attacked versions of ``frame`` (torch targets)."""
+        return self.target().attack(frame, expected, recipe)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         """Release the target (model memory, GPU, connections)."""

@@ -28,6 +28,10 @@ class MetricSettings:
     base_dir: Path = field(default_factory=Path.cwd)
     predict: Callable[[pd.DataFrame], TargetOutput] | None = field(default=None, compare=False, repr=False)
     """Answers new inputs with the suite's live target (perturbations); None for stored answers."""
+    attack: Callable[[pd.DataFrame, np.ndarray, Any], TargetOutput] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """Answers gradient-attacked inputs (differentiable torch targets only)."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""``robustness``: how much accuracy survives seeded perturbations of the inputs.
+"""``robustness``: how much quality survives seeded perturbations and gradient attacks.
 
-Every recipe makes one perturbed copy of the inputs, which the target answers again. A row is
-robust when it is right in every perturbed copy; the gated number is the retention ratio,
-(accuracy in the worst case per row) / (clean accuracy), by default at least 0.85. Clean and
-per-recipe accuracy and the flip rate (rows whose answer changed under any recipe) are recorded.
+Every recipe makes one perturbed copy of the inputs (or, for ``fgsm`` and ``pgd``, an attacked
+copy), which the target answers again. A row's quality is 1 or 0 for a right or wrong label, or
+the DTW temporal-consistency score for a sequence; its worst case is the lowest over the clean
+answer and every recipe. The gated number is the retention ratio, mean worst-case quality over
+mean clean quality (clean accuracy for labels), by default at least 0.85. Per-recipe quality and
+the flip rate (rows whose answer changed under any recipe) are recorded.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pydantic import Field, field_validator
 
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.registry import did_you_mean
-from evalharness.metrics.stats import bootstrap_counts, percentile_interval
-from evalharness.perturb.recipes import Recipe, apply_recipe, recipe_rng
+from evalharness.metrics.stats import bootstrap_rows, percentile_interval
+from evalharness.perturb.gradient import GradientRecipe
+from evalharness.perturb.recipes import AnyRecipe, apply_recipe, recipe_rng
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import GateOptions, Threshold
 
@@ -26,7 +29,7 @@ from evalharness.suite.fields import GateOptions, Threshold
 class RobustnessOptions(GateOptions):
     """Options of ``robustness``: the recipes, an optional seed, and the retention threshold."""
 
-    perturb: list[Recipe] = Field(min_length=1, description="perturbation recipes, each one perturbed copy")
+    perturb: list[AnyRecipe] = Field(min_length=1, description="perturbation recipes, each one perturbed copy")
     seed: int | None = Field(None, description="seed of the perturbations; default: the suite's seed")
     min: Threshold | None = 0.85
 
@@ -40,13 +43,14 @@ class RobustnessOptions(GateOptions):
         return recipes
 
 
-def _retention_interval(clean: np.ndarray, robust: np.ndarray, settings: MetricSettings) -> tuple[float, float] | None:
-    """Row bootstrap of sum(robust) / sum(clean): a multinomial over the four kinds of row."""
-    cells = np.bincount(clean.astype(int) * 2 + robust.astype(int), minlength=4)
-    resampled = bootstrap_counts(cells, settings, "robustness")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        samples = (resampled[:, 1] + resampled[:, 3]) / (resampled[:, 2] + resampled[:, 3])
-    return percentile_interval(samples, settings.confidence)
+def _retention_interval(clean: np.ndarray, worst: np.ndarray, settings: MetricSettings) -> tuple[float, float] | None:
+    """Row bootstrap of mean(worst) / mean(clean)."""
+
+    def ratio(indices: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(worst[indices].sum(axis=1) / clean[indices].sum(axis=1))
+
+    return percentile_interval(bootstrap_rows(len(clean), settings, "robustness", ratio), settings.confidence)
 
 
 @dataclass(frozen=True)
@@ -65,42 +69,74 @@ class Robustness:
                 f"column '{column}' is not a dataset input" + did_you_mean(column, available),
             )
             for i, recipe in enumerate(options.perturb)
-            for j, column in enumerate(recipe.columns)
+            for j, column in enumerate(getattr(recipe, "columns", []))
             if column not in available
         ]
 
     def compute(self, predictions: Predictions, options: RobustnessOptions, settings: MetricSettings) -> MetricValue:
-        """Answer every perturbed copy, then retention, per-recipe accuracy and flip rate."""
+        """Answer every perturbed copy, then retention, per-recipe quality and flip rate."""
         if settings.predict is None:
             raise ValueError("robustness needs a target that can answer new inputs (onnx, torch), not stored answers")
         seed = settings.seed if options.seed is None else options.seed
-        clean, rows = predictions.correct, len(predictions)
-        robust, flipped, flips_per_row, variants = clean.copy(), np.zeros(rows, bool), np.zeros(rows), []
+        clean = row_quality(predictions)
+        worst, flipped, flips_per_row, variants = clean.copy(), np.zeros(len(clean), bool), np.zeros(len(clean)), []
         for index, recipe in enumerate(options.perturb):
-            perturbed = apply_recipe(recipe, predictions.inputs, recipe_rng(seed, index, recipe.recipe))
-            answer = settings.predict(perturbed)
-            again = Predictions(predictions.ids, predictions.expected, answer.label, answer.score, perturbed)
-            changed = again.predicted != predictions.predicted
-            robust &= again.correct
+            again = _answer_again(recipe, index, predictions, settings, seed)
+            quality = row_quality(again)
+            changed = _changed(predictions, again, clean, quality)
+            worst = np.minimum(worst, quality)
             flipped |= changed
             flips_per_row += changed
-            variants.append({"name": recipe.label, "recipe": recipe.recipe, "columns": recipe.columns,
-                             "accuracy": float(again.correct.mean()), "flip_rate": float(changed.mean())})  # fmt: skip
-        clean_accuracy, worst_accuracy = float(clean.mean()), float(robust.mean())
+            variants.append({"name": recipe.label, "recipe": recipe.recipe, "columns": getattr(recipe, "columns", None),
+                             "quality": float(quality.mean()), "flip_rate": float(changed.mean())})  # fmt: skip
         return MetricValue(
-            value=worst_accuracy / clean_accuracy if clean_accuracy else float("nan"),
-            n=int(clean.sum()),
-            interval=_retention_interval(clean, robust, settings),
+            value=float(worst.mean() / clean.mean()) if clean.mean() else float("nan"),
+            n=len(clean),
+            interval=_retention_interval(clean, worst, settings),
             method="bootstrap (rows)",
             row_loss=flips_per_row / len(options.perturb),
             details={
-                "clean_accuracy": clean_accuracy,
-                "worst_case_accuracy": worst_accuracy,
+                "quality": "dtw consistency" if predictions.is_sequence else "accuracy",
+                "clean_quality": float(clean.mean()),
+                "worst_case_quality": float(worst.mean()),
                 "flip_rate": float(flipped.mean()),
                 "seed": seed,
                 "variants": variants,
-            },  # fmt: skip
+            },
         )
+
+
+def row_quality(predictions: Predictions) -> np.ndarray:
+    """Per row: 1.0 or 0.0 for a right or wrong label; the DTW consistency score for a sequence."""
+    if not predictions.is_sequence:
+        return predictions.correct.astype(float)
+    from evalharness.metrics.dtw import normalise, row_distances
+
+    distances, lengths = row_distances(predictions.expected, predictions.predicted, None)
+    return np.exp(-normalise(distances, lengths, predictions.expected, "path_length_and_scale"))
+
+
+def _answer_again(
+    recipe: Any, index: int, predictions: Predictions, settings: MetricSettings, seed: int
+) -> Predictions:
+    """The target's answers to the recipe's perturbed (or attacked) version of the inputs."""
+    if isinstance(recipe, GradientRecipe):
+        if settings.attack is None:
+            raise ValueError(f"{recipe.recipe} is a gradient attack: it needs a differentiable torch target")
+        inputs = predictions.inputs
+        answer = settings.attack(inputs, predictions.expected, recipe)
+    else:
+        inputs = apply_recipe(recipe, predictions.inputs, recipe_rng(seed, index, recipe.recipe))
+        assert settings.predict is not None
+        answer = settings.predict(inputs)
+    return Predictions(predictions.ids, predictions.expected, answer.label, answer.score, inputs)
+
+
+def _changed(before: Predictions, after: Predictions, clean: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """Rows whose answer changed: another label, or a sequence whose score fell by more than 0.05."""
+    if before.is_sequence:
+        return quality < clean - 0.05
+    return np.asarray(after.predicted != before.predicted)
 
 
 ROBUSTNESS = Robustness()

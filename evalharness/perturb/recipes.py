@@ -10,6 +10,7 @@ import pandas as pd
 from pydantic import Field
 
 from evalharness.perturb import tabular
+from evalharness.perturb.gradient import GradientRecipe
 from evalharness.perturb.text import WORD_RECIPES, perturb_text
 from evalharness.suite.fields import ClosedModel
 
@@ -65,7 +66,11 @@ class TextRecipe(_Recipe):
 
 
 Recipe = Annotated[NoiseRecipe | ScaleRecipe | SwapRecipe | MissingRecipe | TextRecipe, Field(discriminator="recipe")]
-RECIPE_NAMES = ("noise", "scale", "categorical_swap", "missing", *WORD_RECIPES)
+AnyRecipe = Annotated[
+    NoiseRecipe | ScaleRecipe | SwapRecipe | MissingRecipe | TextRecipe | GradientRecipe, Field(discriminator="recipe")
+]
+"""Every recipe, gradient attacks included (those need a differentiable torch target)."""
+RECIPE_NAMES = ("noise", "scale", "categorical_swap", "missing", *WORD_RECIPES, "fgsm", "pgd")
 
 
 def recipe_rng(seed: int, index: int, recipe: str) -> np.random.Generator:

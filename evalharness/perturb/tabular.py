@@ -18,8 +18,19 @@ def _keep_integers(original: pd.Series, values: np.ndarray) -> np.ndarray:
     return np.round(values) if pd.api.types.is_integer_dtype(original) else values
 
 
+def _sequence_noise(column: pd.Series, rng: np.random.Generator, rate: float, scale: float) -> pd.Series:
+    """Noise on columns whose cells are sequences: each position's spread sets its noise."""
+    matrix = np.array([np.asarray(cell, dtype=float) for cell in column])
+    mask = chosen_rows(rng, len(matrix), rate)
+    spread = np.nanstd(matrix, axis=0)
+    matrix[mask] += rng.normal(0.0, 1.0, (int(mask.sum()), matrix.shape[1])) * scale * spread
+    return pd.Series(list(matrix.tolist()), index=column.index, name=column.name, dtype=object)
+
+
 def noise(column: pd.Series, rng: np.random.Generator, rate: float, scale: float) -> pd.Series:
     """Add Gaussian noise of ``scale`` x the column's standard deviation to the chosen rows."""
+    if len(column) and isinstance(column.iloc[0], (list, tuple, np.ndarray)):
+        return _sequence_noise(column, rng, rate, scale)
     values = column.to_numpy(dtype=float).copy()
     mask = chosen_rows(rng, len(values), rate)
     spread = float(np.nanstd(values)) or 1.0

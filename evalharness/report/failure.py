@@ -62,7 +62,7 @@ def format_gate_failure(gate: GateRecord) -> str:
     lines.extend(_rule_lines(gate.details.get("rules") or []))
     for variant in gate.details.get("variants") or []:
         lines.append(terminal_safe(
-            f"  {variant['name']}: accuracy {variant['accuracy']:.4f}, flip rate {variant['flip_rate']:.4f}"
+            f"  {variant['name']}: quality {variant['quality']:.4f}, flip rate {variant['flip_rate']:.4f}"
         ))  # fmt: skip
     if gate.details.get("drifting"):
         lines.append(terminal_safe(f"  drifting columns: {', '.join(gate.details['drifting'])}"))

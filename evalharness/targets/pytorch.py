@@ -86,6 +86,30 @@ class TorchTarget:
                 parts.append(output.detach().to("cpu").numpy())
         return np.concatenate(parts) if parts else np.empty(0)
 
+    def attack(self, frame: pd.DataFrame, expected: np.ndarray, recipe: Any) -> TargetOutput:
+        """Answers to adversarial versions of every row (FGSM or PGD against the expected answers)."""
+        from evalharness.perturb.gradient import attack_batch
+
+        kind, index = self.spec.outputs.kind, self.spec.outputs.index
+        if kind == "label":
+            raise TargetError("gradient attacks need probabilities, a score or a sequence from the model, not labels")
+        tensors = [t.float().to(self.device) for t in self.tensors(frame)]
+        scales = [t.std(dim=0, keepdim=True).clamp_min(1e-12) for t in tensors]
+        target = self.torch.tensor(np.stack(list(expected)) if kind == "sequence" else expected, device=self.device)
+
+        def forward(inputs: list[Any]) -> Any:
+            output = self.model(*inputs)
+            return output[index] if index is not None else output
+
+        size, parts = self.spec.batch_size, []
+        for start in range(0, len(frame), size):
+            batch = [t[start : start + size] for t in tensors]
+            adversarial = attack_batch(self.torch, forward, batch, target[start : start + size], scales, recipe, kind)
+            with self.torch.inference_mode():
+                parts.append(forward(adversarial).detach().to("cpu").numpy())
+        values = np.concatenate(parts) if parts else np.empty(0)
+        return interpret(values, kind, self.spec.outputs.threshold, len(frame))
+
     def predict(self, frame: pd.DataFrame) -> TargetOutput:
         """Labels (and scores) or sequences for every row of ``frame``."""
         try:

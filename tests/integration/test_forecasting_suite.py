@@ -26,7 +26,12 @@ def _pytest(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
 def test_forecasting_suite_passes_with_the_tslearn_value(tmp_path: Path) -> None:
     result = _pytest("--evalharness", "suites/forecasting.yaml", out=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    gate = json.loads((tmp_path / "run.json").read_text())["suites"][0]["gates"][0]
+    gates = {g["name"]: g for g in json.loads((tmp_path / "run.json").read_text())["suites"][0]["gates"]}
+    gate = gates["dtw"]
+    robustness = gates["robustness"]
+    assert robustness["status"] == "passed" and robustness["details"]["quality"] == "dtw consistency"
+    attacks = {v["recipe"]: v["quality"] for v in robustness["details"]["variants"]}
+    assert attacks["pgd"] <= attacks["fgsm"] < robustness["details"]["clean_quality"]
     rows = [json.loads(line) for line in (REPO_ROOT / "datasets/forecasting/series.jsonl").read_text().splitlines()]
     model = torch.export.load(str(REPO_ROOT / "models/forecaster.pt2")).module()
     with torch.inference_mode():

@@ -49,11 +49,11 @@ def test_retention_matches_a_manual_recomputation(tmp_path: Path) -> None:
     for index, recipe in enumerate(run.spec.declared_metrics()["robustness"].perturb):
         robust &= labels(apply_recipe(recipe, frame[["x1", "x2"]], recipe_rng(3, index, recipe.recipe))) == truth
     assert gate.value == pytest.approx(robust.mean() / clean.mean())
-    assert gate.details["clean_accuracy"] == pytest.approx(clean.mean())
+    assert gate.details["clean_quality"] == pytest.approx(clean.mean())
     variants = gate.details["variants"]
-    assert variants[1]["flip_rate"] == 0.0 and variants[1]["accuracy"] == pytest.approx(clean.mean())
+    assert variants[1]["flip_rate"] == 0.0 and variants[1]["quality"] == pytest.approx(clean.mean())
     assert 0 < variants[0]["flip_rate"] < 0.5
-    assert gate.n == int(clean.sum())
+    assert gate.n == len(clean)
     low, high = gate.interval
     assert low <= gate.value <= high
 
@@ -90,3 +90,11 @@ def test_a_recipe_without_its_name_lists_the_recipes(tmp_path: Path) -> None:
     with pytest.raises(SuiteError) as raised:
         load_suite(suite)
     assert raised.value.problems[0].message.startswith("missing required key 'recipe' (one of noise, scale, ")
+
+
+def test_gradient_attacks_need_a_torch_target(tmp_path: Path) -> None:
+    suite = demo_project(tmp_path, "robustness: {perturb: [{recipe: fgsm, epsilon: 0.1}]}")
+    run = SuiteRun(load_suite(suite))
+    with pytest.raises(Exception, match="fgsm is a gradient attack: it needs a differentiable torch target"):
+        run.evaluate_gate("robustness", "robustness")
+    run.close()
