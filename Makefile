@@ -32,6 +32,7 @@ browser:
 models: $(STAMP)
 	$(BIN)/python scripts/build_finance_demo.py
 	$(BIN)/python scripts/build_forecasting_demo.py
+	$(BIN)/python scripts/build_customer_service_demo.py
 
 schema: $(STAMP)
 	$(BIN)/evalharness schema > schemas/suite-v1.json
@@ -40,6 +41,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_overhead.py --repeats 15
 	$(BIN)/python benchmarks/bench_rules.py
 	$(BIN)/python benchmarks/bench_dtw.py
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_bertscore.py
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html .pytest_cache

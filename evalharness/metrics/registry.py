@@ -25,9 +25,10 @@ BUILTIN_METRICS: dict[str, str] = {
     "drift": "evalharness.metrics.drift:DRIFT",
     "dtw": "evalharness.metrics.dtw:DTW",
     "robustness": "evalharness.metrics.robustness:ROBUSTNESS",
+    "bertscore": "evalharness.metrics.bertscore:BERTSCORE",
 }
 
-PLANNED_METRICS = ("bertscore",)
+PLANNED_METRICS: tuple[str, ...] = ()
 """Names reserved for metrics that are designed but not in this release."""
 
 

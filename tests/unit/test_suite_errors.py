@@ -55,10 +55,13 @@ def test_unknown_metric_and_kind_get_did_you_mean(suite_path: Path) -> None:
     assert f"{suite_path}:6:3: metrics.acuracy: unknown metric 'acuracy'; did you mean 'accuracy'?" in errors
 
 
-def test_planned_metric_is_named_as_planned(suite_path: Path) -> None:
-    errors = _errors(suite_path, _suite_text("bertscore: {min: 0.8}"))
+def test_planned_metric_is_named_as_planned(suite_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evalharness.metrics import registry
+
+    monkeypatch.setattr(registry, "PLANNED_METRICS", ("toxicity",))
+    errors = _errors(suite_path, _suite_text("toxicity: {max: 0.1}"))
     assert errors == [
-        f"{suite_path}:6:3: metrics.bertscore: metric 'bertscore' is planned but not available "
+        f"{suite_path}:6:3: metrics.toxicity: metric 'toxicity' is planned but not available "
         "in this version of evalharness; remove it for now"
     ]
 
