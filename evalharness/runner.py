@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from evalharness.suite.loader import LoadedSuite
 
 
+LABEL_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "auc"})
+MAX_CONFUSION_LABELS = 50
+
+
 class SuiteRun:
     """One suite's evaluation in this process: predictions computed once and shared by every gate."""
 
@@ -256,8 +260,9 @@ class SuiteRun:
         """Rows, timing, confusion matrix and a capped sample of wrong rows (built once)."""
         predictions = self.predictions()
         facts: dict[str, Any] = {"rows": len(predictions), "predict_seconds": predictions.seconds}
-        if predictions.is_sequence:
-            return facts
+        label_task = any(name in LABEL_METRICS for name in self.suite.metric_order)
+        if predictions.is_sequence or not label_task or len(predictions.labels) > MAX_CONFUSION_LABELS:
+            return facts  # answers are not classes (text, sequences): no confusion matrix
         wrong = np.flatnonzero(~predictions.correct)
         return {
             **facts,

@@ -46,10 +46,12 @@ def test_forecasting_suite_passes_with_the_tslearn_value(tmp_path: Path) -> None
     assert gate["status"] == "passed" and gate["n"] == 1000
 
 
-def test_a_folder_runs_every_shipped_suite(tmp_path: Path) -> None:
-    result = _pytest("--evalharness", "suites/", "--collect-only", "-q", out=tmp_path)
-    assert "suites/finance.yaml::accuracy" in result.stdout
-    assert "suites/forecasting.yaml::dtw" in result.stdout
+def test_a_folder_runs_every_shipped_suite_and_all_pass(tmp_path: Path) -> None:
+    result = _pytest("--evalharness", "suites/", out=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert sorted(suite["name"] for suite in record["suites"]) == ["customer-service", "finance-fraud", "forecasting"]
+    assert record["status"] == "passed" and record["summary"]["gates"] == record["summary"]["passed"] >= 14
 
 
 def test_forecasting_build_is_deterministic(tmp_path: Path) -> None:

@@ -77,3 +77,10 @@ def test_missing_model_folder_and_baseline_are_located(tmp_path: Path) -> None:
         "metrics.bertscore.baseline_path",
         "metrics.bertscore.model",
     ]
+
+
+def test_any_hugging_face_folder_works(tmp_path: Path) -> None:
+    folder = minilm.export_model(tmp_path / "models" / "my-minilm")
+    value = _value(tmp_path, model="models/my-minilm")
+    assert value.value == pytest.approx(_value(tmp_path).value, abs=1e-6)
+    assert (Path(folder) / "config.json").is_file()
