@@ -150,14 +150,19 @@ class Predictions:
             records.append(row)
         return records
 
-    def worst(self, loss: np.ndarray | None = None, count: int = 5) -> list[dict[str, Any]]:
-        """The ``count`` rows with the highest loss that are wrong or uncertain (loss > 0)."""
+    def worst(
+        self, loss: np.ndarray | None = None, count: int = 5, scores: dict[str, np.ndarray] | None = None
+    ) -> list[dict[str, Any]]:
+        """The ``count`` rows with the highest loss (> 0), with the metric's per-row ``scores`` beside."""
         loss = self.row_loss if loss is None else loss
         if count <= 0 or len(loss) == 0:
             return []
         top = np.argsort(-loss, kind="stable")[:count]
         top = top[loss[top] > 0]
-        return self.rows(top, loss)
+        rows = self.rows(top, loss)
+        for row, position in zip(rows, top):
+            row.update({name: _plain(values[position]) for name, values in (scores or {}).items()})
+        return rows
 
 
 def _plain(value: Any) -> Any:

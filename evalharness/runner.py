@@ -164,7 +164,8 @@ class SuiteRun:
         value = self.metric_value(name)
         verdict = judge(name, value, options, gate_on)
         status: GateStatus = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
-        worst = [] if value.row_loss is None else self.predictions().worst(value.row_loss, self.spec.report.worst_rows)
+        count = self.spec.report.worst_rows
+        worst = [] if value.row_loss is None else self.predictions().worst(value.row_loss, count, value.row_scores)
         return GateRecord(
             name=name,
             nodeid=nodeid,

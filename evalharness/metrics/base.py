@@ -47,6 +47,8 @@ class MetricValue:
     method: str
     row_loss: np.ndarray | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    row_scores: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per-row numbers shown beside the worst rows (e.g. BERTScore P, R and F1; DTW distance)."""
 
 
 class Metric(Protocol):

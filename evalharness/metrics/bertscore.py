@@ -128,6 +128,7 @@ class BertScore:
             interval=percentile_interval(samples, settings.confidence),
             method="bootstrap",
             row_loss=1.0 - np.clip(chosen, 0.0, 1.0),
+            row_scores={"bertscore_precision": precision, "bertscore_recall": recall, "bertscore_f1": f1},
             details={
                 "score": options.score,
                 "precision": float(precision.mean()),

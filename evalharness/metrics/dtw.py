@@ -109,6 +109,7 @@ class Dtw:
             interval=percentile_interval(samples, settings.confidence),
             method="bootstrap",
             row_loss=1.0 - consistency,
+            row_scores={"dtw_distance": distances, "dtw_normalised": normalised, "dtw_consistency": consistency},
             details={
                 "gate": options.gate,
                 "normalize": options.normalize,

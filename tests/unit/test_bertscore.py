@@ -84,3 +84,15 @@ def test_any_hugging_face_folder_works(tmp_path: Path) -> None:
     value = _value(tmp_path, model="models/my-minilm")
     assert value.value == pytest.approx(_value(tmp_path).value, abs=1e-6)
     assert (Path(folder) / "config.json").is_file()
+
+
+def test_worst_rows_carry_per_row_precision_recall_and_f1(tmp_path: Path) -> None:
+    value = _value(tmp_path)
+    rows = len(ANSWERS)
+    predictions = Predictions(np.arange(rows), np.array(REFERENCES, dtype=object), np.array(ANSWERS, dtype=object),
+                              None, pd.DataFrame({"q": range(rows)}))  # fmt: skip
+    worst = predictions.worst(value.row_loss, 2, value.row_scores)
+    _, _, f1 = bert_score.score(ANSWERS, REFERENCES, model_type=str(minilm.get_model_path()), num_layers=6)
+    assert worst[0]["id"] == 3
+    assert worst[0]["bertscore_f1"] == pytest.approx(f1[3].item(), abs=1e-6)
+    assert {"bertscore_precision", "bertscore_recall"} <= set(worst[0])
