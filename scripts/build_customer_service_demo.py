@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from onnx_tools import finish_model
 
 EVALUATION_SEED, TRAINING_SEED = 20261124, 3
 EVALUATION_ROWS, TRAINING_ROWS = 400, 3000
@@ -190,12 +191,8 @@ def export(pipeline) -> bytes:  # type: ignore[no-untyped-def]
     for node in model.graph.node:  # lower-casing under the "C" locale: no language pack needed
         if node.op_type == "StringNormalizer":
             node.attribute.append(helper.make_attribute("locale", "C"))
-    opsets = sorted((o.domain, o.version) for o in model.opset_import)
-    del model.opset_import[:]
-    model.opset_import.extend(helper.make_opsetid(domain, version) for domain, version in opsets)
-    model.doc_string = "Customer-service answer model built by scripts/build_customer_service_demo.py."
-    helper.set_model_props(model, {"name": "customer-service", "built_by": "scripts/build_customer_service_demo.py"})
-    return model.SerializeToString(deterministic=True)
+    doc = "Customer-service answer model built by scripts/build_customer_service_demo.py."
+    return finish_model(model, "customer-service", "scripts/build_customer_service_demo.py", doc)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from onnx_tools import finish_model
 
 EVALUATION_SEED = 20261124
 TRAINING_SEED = 7
@@ -93,7 +94,6 @@ def train(frame: pd.DataFrame):  # type: ignore[no-untyped-def]
 def export(pipeline) -> bytes:  # type: ignore[no-untyped-def]
     """ONNX with inputs ``numeric`` [N, 8] float32 and ``merchant_category`` [N, 1] string;
     outputs ``label`` [N] int64 and ``probabilities`` [N, 2] float32 (no ZipMap)."""
-    from onnx import helper
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
@@ -105,13 +105,8 @@ def export(pipeline) -> bytes:  # type: ignore[no-untyped-def]
         pipeline, "finance-fraud", inputs, options={id(classifier): {"zipmap": False}}, target_opset=17
     )
     model = _with_numeric_block(model)
-    # skl2onnx collects opsets in a set, whose order follows PYTHONHASHSEED: sort for stable bytes.
-    opsets = sorted((o.domain, o.version) for o in model.opset_import)
-    del model.opset_import[:]
-    model.opset_import.extend(helper.make_opsetid(domain, version) for domain, version in opsets)
-    model.doc_string = "Card-fraud classifier built by scripts/build_finance_demo.py (evalharness demo)."
-    helper.set_model_props(model, {"name": "finance-fraud", "built_by": "scripts/build_finance_demo.py"})
-    return model.SerializeToString(deterministic=True)
+    doc = "Card-fraud classifier built by scripts/build_finance_demo.py (evalharness demo)."
+    return finish_model(model, "finance-fraud", "scripts/build_finance_demo.py", doc)
 
 
 def _with_numeric_block(model):  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ from evalharness.metrics.rules import (
 )
 from evalharness.metrics.stats import bootstrap_counts, percentile_interval
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import ClosedModel, GateOptions
+from evalharness.suite.fields import ClosedModel, GateOptions, repeated_names
 
 VIOLATING_IDS_KEPT = 20
 
@@ -61,8 +61,7 @@ class ConsistencyOptions(GateOptions):
     @field_validator("rules", "checks", "cases")
     @classmethod
     def _unique_names(cls, items: list[Any]) -> list[Any]:
-        names = [item.name for item in items]
-        repeated = sorted({name for name in names if names.count(name) > 1})
+        repeated = repeated_names([item.name for item in items])
         if repeated:
             raise ValueError(f"names must be unique; repeated: {', '.join(repeated)}")
         return items

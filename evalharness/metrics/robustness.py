@@ -23,7 +23,7 @@ from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.perturb.gradient import GradientRecipe
 from evalharness.perturb.recipes import AnyRecipe, apply_recipe, recipe_rng
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import GateOptions, Threshold
+from evalharness.suite.fields import GateOptions, Threshold, repeated_names
 
 
 class RobustnessOptions(GateOptions):
@@ -36,8 +36,7 @@ class RobustnessOptions(GateOptions):
     @field_validator("perturb")
     @classmethod
     def _unique_labels(cls, recipes: list[Any]) -> list[Any]:
-        labels = [recipe.label for recipe in recipes]
-        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        repeated = repeated_names([recipe.label for recipe in recipes])
         if repeated:
             raise ValueError(f"two recipes would share the name {repeated[0]}; give one a name")
         return recipes

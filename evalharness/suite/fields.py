@@ -58,3 +58,8 @@ class GateOptions(ClosedModel):
     def is_gate(self) -> bool:
         """Whether a threshold is set (a metric without one is reported, not gated)."""
         return self.min is not None or self.max is not None
+
+
+def repeated_names(names: list[str]) -> list[str]:
+    """Names that appear more than once, sorted (for "must be unique" errors)."""
+    return sorted({name for name in names if names.count(name) > 1})
