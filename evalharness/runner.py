@@ -279,6 +279,8 @@ class SuiteRun:
 def _declared_target(suite: LoadedSuite) -> dict[str, Any]:
     """What the suite says about its target, before (or without) loading it."""
     target = suite.spec.target
+    if not hasattr(target, "path"):
+        return {"kind": target.kind}
     path = suite.resolve(target.path)
     return {"kind": target.kind, "path": display_path(path), "sha256": file_sha256(path) if path.is_file() else None}
 

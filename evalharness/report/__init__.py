@@ -7,6 +7,7 @@ from pathlib import Path
 
 from evalharness.record import RunRecord
 from evalharness.report.render import render_html, render_junit
+from evalharness.targets.secrets import redact
 
 __all__ = ["load_record", "write_reports"]
 
@@ -14,9 +15,9 @@ REPORT_FILES = {"json": "run.json", "junit": "junit.xml", "html": "report.html"}
 
 
 def _write(path: Path, text: str) -> None:
-    """Write atomically so a reader never sees half a report."""
+    """Write atomically so a reader never sees half a report; secret values read from the environment are redacted."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
+    partial.write_text(redact(text), encoding="utf-8")
     partial.replace(path)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from evalharness.record import GateRecord
 from evalharness.report.text import format_interval, format_number, shorten, terminal_safe
+from evalharness.targets.secrets import redact
 
 _INPUT_WIDTH = 90
 
@@ -47,7 +48,11 @@ def _format_case_failure(gate: GateRecord) -> str:
 
 
 def format_gate_failure(gate: GateRecord) -> str:
-    """Metric, value, threshold, interval, n, method and the worst rows of a failed gate."""
+    """Metric, value, threshold, interval, n, method and the worst rows of a failed gate (secrets redacted)."""
+    return redact(_format_gate_failure(gate))
+
+
+def _format_gate_failure(gate: GateRecord) -> str:
     if gate.metric == "case":
         return _format_case_failure(gate)
     confidence = f"{gate.confidence:.0%} CI"

@@ -55,7 +55,9 @@ def _file_problems(suite: LoadedSuite) -> list[Problem]:
     """Files the suite names that do not exist, located at the key that names them."""
     problems = []
     for section in ("target", "dataset"):
-        written = getattr(suite.spec, section).path
+        written = getattr(getattr(suite.spec, section), "path", None)
+        if written is None:  # an endpoint, not a file
+            continue
         if not suite.resolve(written).is_file():
             message = f"file not found: {suite.resolve(written)} (paths are relative to the suite file)"
             problems.append(suite.problem((section, "path"), message))

@@ -90,9 +90,26 @@ class TorchTargetSpec(ClosedModel):
     outputs: TorchOutputs = TorchOutputs()
 
 
-TargetSpec = Annotated[OnnxTargetSpec | TorchTargetSpec | FileTargetSpec, Field(discriminator="kind")]
-TARGET_KINDS = ("onnx", "torch", "file")
-PLANNED_TARGET_KINDS = ("http", "openai", "kserve")
+class HttpTargetSpec(ClosedModel):
+    """Any JSON endpoint: a sandboxed body template per row (or batch), the answer read by JMESPath."""
+
+    kind: Literal["http"]
+    url: str = Field(description="endpoint URL; ${env:NAME} is replaced from the environment")
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME} for secrets")
+    body: str = Field(description="Jinja template of the JSON body over the row's fields, e.g. {{ amount | tojson }}")
+    label: str = Field(description="JMESPath to the answer (a list of answers when batch_size > 1)")
+    score: str | None = Field(None, description="JMESPath to the positive-class score")
+    batch_size: PositiveInt = Field(1, description="rows per request; the template then loops over rows")
+    concurrency: PositiveInt = Field(16, description="requests in flight at most")
+    timeout_s: float = Field(30.0, gt=0, description="per-request timeout")
+    retries: int = Field(3, ge=0, le=10, description="retries on connection errors, 408, 429 and 5xx")
+    max_error_rate: float = Field(0.0, ge=0, le=1, description="share of failed requests tolerated (default none)")
+
+
+TargetSpec = Annotated[OnnxTargetSpec | TorchTargetSpec | HttpTargetSpec | FileTargetSpec, Field(discriminator="kind")]
+TARGET_KINDS = ("onnx", "torch", "http", "file")
+PLANNED_TARGET_KINDS = ("openai", "kserve")
 
 
 class DatasetSpec(ClosedModel):

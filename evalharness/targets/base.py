@@ -20,11 +20,16 @@ if TYPE_CHECKING:
 TARGET_FACTORIES: dict[str, str] = {
     "onnx": "evalharness.targets.onnx:OnnxTarget",
     "torch": "evalharness.targets.pytorch:TorchTarget",
+    "http": "evalharness.targets.http:HttpTarget",
     "file": "evalharness.targets.file:FileTarget",
 }
 """Target kind -> ``module:class``; the class is built as ``cls(spec, context)``."""
 
-TARGET_EXTRAS: dict[str, tuple[str, str]] = {"onnx": ("onnxruntime", "onnx"), "torch": ("torch", "torch")}
+TARGET_EXTRAS: dict[str, tuple[str, str]] = {
+    "onnx": ("onnxruntime", "onnx"),
+    "torch": ("torch", "torch"),
+    "http": ("aiohttp", "http"),
+}
 """Target kind -> (module it needs, extra that installs it), checked before anything is imported."""
 
 

@@ -1,0 +1,183 @@
+"""Target ``http``: any JSON endpoint, called concurrently with retries, every request accounted for.
+
+The request body is a sandboxed Jinja template over the row's fields (``{{ amount | tojson }}``),
+rendered and parsed as JSON; the answer is extracted with JMESPath. Requests run on one asyncio
+loop with at most ``concurrency`` in flight. Connection errors, 408, 429 and 5xx are retried with
+capped exponential back-off and jitter (429/503 honour ``Retry-After``). Each row ends as exactly
+one outcome: ok, http_error, timeout or parse_error; more errors than ``max_error_rate`` allows
+fail the suite as an error, never as a pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalharness._optional import require
+from evalharness.errors import TargetError
+from evalharness.suite.schema import HttpTargetSpec
+from evalharness.targets.base import TargetContext, TargetOutput
+from evalharness.targets.secrets import expand, redact
+
+RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_BACKOFF_S = 10.0
+
+
+@dataclass
+class Outcome:
+    """How one request ended, and what it answered."""
+
+    kind: str  # ok | http_error | timeout | parse_error
+    labels: list[Any]
+    scores: list[Any]
+    detail: str = ""
+    attempts: int = 1
+
+
+def _template(text: str) -> Any:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    environment = ImmutableSandboxedEnvironment(autoescape=False)
+    environment.policies["json.dumps_kwargs"] = {"sort_keys": False}
+    return environment.from_string(text)
+
+
+def _backoff(attempt: int, retry_after: str | None) -> float:
+    """Seconds to wait before the next attempt: Retry-After when given, else capped jittered doubling."""
+    if retry_after is not None:
+        try:
+            return min(float(retry_after), MAX_BACKOFF_S)
+        except ValueError:
+            pass
+    return min(MAX_BACKOFF_S, 0.05 * 2**attempt) * (0.5 + random.random() / 2)
+
+
+class HttpTarget:
+    """Concurrent JSON requests; one outcome per request, counted toward the suite's error budget."""
+
+    kind = "http"
+
+    def __init__(self, spec: HttpTargetSpec, context: TargetContext) -> None:
+        require("aiohttp", extra="http", needed_for="target kind 'http'")
+        jmespath = require("jmespath", extra="http", needed_for="target kind 'http'")
+        self.spec = spec
+        self.url = expand(spec.url)
+        self.headers = {name: expand(value) for name, value in spec.headers.items()}
+        self.body = _template(spec.body)
+        self.label_path = jmespath.compile(spec.label)
+        self.score_path = jmespath.compile(spec.score) if spec.score else None
+        self.outcomes: Counter[str] = Counter()
+        self.first_error: str | None = None
+
+    def _payload(self, rows: list[dict[str, Any]]) -> Any:
+        fields = rows[0] if self.spec.batch_size == 1 else {}
+        text = self.body.render(**fields, rows=rows)
+        return json.loads(text)
+
+    def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
+        labels = self.label_path.search(answer)
+        scores = self.score_path.search(answer) if self.score_path else None
+        if count == 1 and self.spec.batch_size == 1:
+            labels, scores = [labels], [scores]
+        if not isinstance(labels, list) or len(labels) != count or labels.count(None) == count:
+            raise ValueError(f"label path {self.spec.label!r} gave {str(labels)[:80]!r} for {count} rows")
+        return labels, list(scores) if isinstance(scores, list) else [None] * count
+
+    async def _request(self, session: Any, rows: list[dict[str, Any]]) -> Outcome:
+        import aiohttp
+
+        try:
+            payload = self._payload(rows)
+        except (ValueError, TypeError) as error:
+            return Outcome("parse_error", [None] * len(rows), [None] * len(rows), f"body template: {error}")
+        outcome = Outcome("http_error", [None] * len(rows), [None] * len(rows))
+        for attempt in range(self.spec.retries + 1):
+            outcome.attempts = attempt + 1
+            retry_after = None
+            try:
+                async with session.request(self.spec.method, self.url, json=payload, headers=self.headers) as reply:
+                    text = await reply.text()
+                    if reply.status < 400:
+                        labels, scores = self._extract(json.loads(text), len(rows))
+                        return Outcome("ok", labels, scores, attempts=attempt + 1)
+                    outcome.detail = f"HTTP {reply.status}: {text[:120]}"
+                    if reply.status not in RETRIED_STATUSES:
+                        return outcome
+                    retry_after = reply.headers.get("Retry-After")
+            except asyncio.TimeoutError:
+                outcome.kind, outcome.detail = "timeout", f"no answer within {self.spec.timeout_s} s"
+            except (aiohttp.ClientError, ConnectionError) as error:
+                outcome.kind, outcome.detail = "http_error", f"{type(error).__name__}: {error}"
+            except (ValueError, TypeError, KeyError) as error:
+                return Outcome("parse_error", outcome.labels, outcome.scores, str(error)[:200], attempt + 1)
+            if attempt < self.spec.retries:
+                await asyncio.sleep(_backoff(attempt, retry_after))
+        return outcome
+
+    async def _run(self, chunks: list[list[dict[str, Any]]]) -> list[Outcome]:
+        import aiohttp
+
+        limit = asyncio.Semaphore(self.spec.concurrency)
+        timeout = aiohttp.ClientTimeout(total=self.spec.timeout_s)
+        connector = aiohttp.TCPConnector(limit=self.spec.concurrency)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
+            async def bounded(chunk: list[dict[str, Any]]) -> Outcome:
+                async with limit:
+                    return await self._request(session, chunk)
+
+            return await asyncio.gather(*(bounded(chunk) for chunk in chunks))
+
+    def predict(self, frame: pd.DataFrame) -> TargetOutput:
+        """Answers for every row; raises when errors exceed ``max_error_rate``."""
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        size = self.spec.batch_size
+        chunks = [records[start : start + size] for start in range(0, len(records), size)]
+        started = time.perf_counter()
+        outcomes = asyncio.run(self._run(chunks))
+        self.seconds = time.perf_counter() - started
+        return self._collect(outcomes, len(records))
+
+    def _collect(self, outcomes: list[Outcome], rows: int) -> TargetOutput:
+        self.outcomes = Counter()
+        labels: list[Any] = []
+        scores: list[Any] = []
+        for outcome in outcomes:
+            self.outcomes[outcome.kind] += 1
+            if outcome.kind != "ok" and self.first_error is None:
+                self.first_error = redact(f"{outcome.kind}: {outcome.detail}")
+            labels.extend(outcome.labels)
+            scores.extend(outcome.scores)
+        failed = sum(count for kind, count in self.outcomes.items() if kind != "ok")
+        if failed / max(len(outcomes), 1) > self.spec.max_error_rate:
+            counts = ", ".join(f"{kind} {count}" for kind, count in sorted(self.outcomes.items()))
+            raise TargetError(
+                f"{failed} of {len(outcomes)} requests failed ({counts}); max_error_rate is "
+                f"{self.spec.max_error_rate:g}. First: {self.first_error}"
+            )
+        score = np.asarray([np.nan if s is None else float(s) for s in scores]) if self.score_path else None
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels)
+        return TargetOutput(label=np.asarray(labels) if numeric else np.asarray(labels, dtype=object), score=score)
+
+    def describe(self) -> dict[str, Any]:
+        """Endpoint (secrets redacted), settings and how every request ended."""
+        return {
+            "kind": self.kind,
+            "url": redact(self.url),
+            "method": self.spec.method,
+            "concurrency": self.spec.concurrency,
+            "batch_size": self.spec.batch_size,
+            "outcomes": dict(self.outcomes),
+            "first_error": self.first_error,
+        }
+
+    def close(self) -> None:
+        """Nothing is kept open between predictions."""

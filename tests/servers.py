@@ -1,0 +1,106 @@
+"""Real HTTP servers on 127.0.0.1 for target tests: a model endpoint and fault-injecting routes.
+
+The server runs on its own event loop in a background thread and is stopped by the fixture that
+started it; it only ever listens on the loopback interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+SECRET = "sk-test-planted-secret-4242"
+
+
+def answer(row: dict[str, Any]) -> tuple[int, float]:
+    """The endpoint's model: P(positive) = sigmoid(x1 + x2)."""
+    p = 1.0 / (1.0 + math.exp(-(float(row["x1"]) + float(row["x2"]))))
+    return int(p > 0.5), p
+
+
+class ServerState:
+    """What the server saw: requests per route, attempts per row, the most requests in flight."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.attempts: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+
+def _app(state: ServerState) -> Any:
+    from aiohttp import web
+
+    async def predict(request: web.Request) -> web.Response:
+        state.requests["predict"] += 1
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            await asyncio.sleep(0.005)
+            label, score = answer(await request.json())
+            return web.json_response({"output": {"label": label, "probability": score}})
+        finally:
+            state.in_flight -= 1
+
+    async def batch(request: web.Request) -> web.Response:
+        rows = (await request.json())["rows"]
+        answers = [answer(row) for row in rows]
+        return web.json_response({"labels": [a[0] for a in answers], "scores": [a[1] for a in answers]})
+
+    async def flaky(request: web.Request) -> web.Response:
+        row = await request.json()
+        state.attempts[row["row_id"]] += 1
+        if state.attempts[row["row_id"]] == 1:
+            return web.json_response({"error": "busy"}, status=503, headers={"Retry-After": "0"})
+        label, score = answer(row)
+        return web.json_response({"output": {"label": label, "probability": score}})
+
+    async def broken(request: web.Request) -> web.Response:
+        state.requests["broken"] += 1
+        return web.Response(status=500, text="internal error")
+
+    async def malformed(request: web.Request) -> web.Response:
+        return web.Response(status=200, text="{not json", content_type="application/json")
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(2.0)
+        return web.json_response({"output": {"label": 0}})
+
+    async def secured(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+            return web.json_response({"error": "unauthorised"}, status=401)
+        label, score = answer(await request.json())
+        return web.json_response({"output": {"label": label, "probability": score}})
+
+    app = web.Application()
+    for path, handler in {"/predict": predict, "/batch": batch, "/flaky": flaky, "/broken": broken,
+                          "/malformed": malformed, "/slow": slow, "/secured": secured}.items():  # fmt: skip
+        app.router.add_post(path, handler)
+    return app
+
+
+@contextmanager
+def loopback_server() -> Iterator[tuple[str, ServerState]]:
+    """Serve the routes on 127.0.0.1 (a free port) until the block ends; yields (base URL, state)."""
+    from aiohttp import web
+
+    state, loop = ServerState(), asyncio.new_event_loop()
+    runner = web.AppRunner(_app(state))
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}", state
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -1,0 +1,126 @@
+"""The http target against a real server on 127.0.0.1: answers, concurrency, retries and every fault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evalharness.errors import TargetError
+from evalharness.suite.schema import HttpTargetSpec
+from evalharness.targets import TargetContext, create_target
+from tests.builders import two_feature_frame
+from tests.servers import SECRET, ServerState, answer, loopback_server
+
+pytest.importorskip("aiohttp")
+BODY = '{"row_id": {{ row_id | tojson }}, "x1": {{ x1 | tojson }}, "x2": {{ x2 | tojson }}}'
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, ServerState]]:
+    with loopback_server() as running:
+        yield running
+
+
+def _target(url: str, **spec: object):  # type: ignore[no-untyped-def]
+    fields = {"kind": "http", "url": url, "body": BODY, "label": "output.label", "score": "output.probability"}
+    return create_target(
+        HttpTargetSpec.model_validate({**fields, **spec}), TargetContext(Path("."), "row_id", ["x1", "x2"])
+    )
+
+
+def test_answers_match_the_endpoint_model_and_run_concurrently(server) -> None:  # type: ignore[no-untyped-def]
+    url, state = server
+    frame = two_feature_frame(rows=200)
+    target = _target(f"{url}/predict", concurrency=16)
+    output = target.predict(frame)
+    expected = [answer(row) for row in frame.to_dict(orient="records")]
+    assert output.label.tolist() == [label for label, _ in expected]
+    assert np.allclose(output.score, [score for _, score in expected])
+    assert target.describe()["outcomes"] == {"ok": 200}
+    assert 2 <= state.max_in_flight <= 16
+
+
+def test_batches_send_several_rows_per_request(server) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    frame = two_feature_frame(rows=45)
+    body = '{"rows": {{ rows | tojson }}}'
+    output = _target(f"{url}/batch", body=body, batch_size=10, label="labels", score="scores").predict(frame)
+    assert output.label.tolist() == [answer(row)[0] for row in frame.to_dict(orient="records")]
+
+
+def test_503_with_retry_after_is_retried_until_it_answers(server) -> None:  # type: ignore[no-untyped-def]
+    url, state = server
+    frame = two_feature_frame(rows=20)
+    target = _target(f"{url}/flaky")
+    assert target.predict(frame).label.tolist() == [answer(r)[0] for r in frame.to_dict(orient="records")]
+    assert set(state.attempts.values()) == {2}
+    assert target.describe()["outcomes"] == {"ok": 20}
+
+
+@pytest.mark.parametrize(
+    ("route", "options", "outcome"),
+    [
+        ("broken", {"retries": 1}, "http_error 10"),
+        ("malformed", {}, "parse_error 10"),
+        ("slow", {"timeout_s": 0.2, "retries": 0}, "timeout 10"),
+    ],
+)
+def test_failures_are_counted_and_fail_the_suite(server, route, options, outcome) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    with pytest.raises(TargetError, match=f"10 of 10 requests failed \\({outcome}\\); max_error_rate is 0"):
+        _target(f"{url}/{route}", **options).predict(two_feature_frame(rows=10))
+
+
+def test_retries_are_bounded(server) -> None:  # type: ignore[no-untyped-def]
+    url, state = server
+    before = state.requests["broken"]
+    with pytest.raises(TargetError):
+        _target(f"{url}/broken", retries=2).predict(two_feature_frame(rows=3))
+    assert state.requests["broken"] - before == 3 * 3
+
+
+def test_secrets_come_from_the_environment_and_are_redacted(server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    headers = {"Authorization": "Bearer ${env:EVALHARNESS_TEST_KEY}"}
+    with pytest.raises(TargetError, match="environment variable EVALHARNESS_TEST_KEY is not set"):
+        _target(f"{url}/secured", headers=headers)
+    monkeypatch.setenv("EVALHARNESS_TEST_KEY", SECRET)
+    target = _target(f"{url}/secured?key=${{env:EVALHARNESS_TEST_KEY}}", headers=headers)
+    assert target.predict(two_feature_frame(rows=5)).label.shape == (5,)
+    assert SECRET not in str(target.describe())
+    assert "key=***" in target.describe()["url"]
+
+
+def test_a_connection_refused_is_an_http_error() -> None:
+    with pytest.raises(TargetError, match="http_error 2"):
+        _target("http://127.0.0.1:9/predict", retries=0).predict(two_feature_frame(rows=2))
+
+
+def test_a_planted_key_reaches_no_report(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from evalharness.report import write_reports
+    from evalharness.report.failure import format_gate_failure
+    from evalharness.session import EvalSession
+    from tests.builders import write_suite
+
+    url, _ = server
+    monkeypatch.setenv("EVALHARNESS_TEST_KEY", SECRET)
+    two_feature_frame(rows=50).to_csv(tmp_path / "data.csv", index=False)
+    target = (
+        f"{{kind: http, url: '{url}/secured?k=${{env:EVALHARNESS_TEST_KEY}}', body: '{BODY}', label: output.label,"
+        " score: output.probability, headers: {Authorization: 'Bearer ${env:EVALHARNESS_TEST_KEY}'}}"
+    )
+    suite = write_suite(tmp_path, "accuracy: {min: 0.99}", target=target)
+    state = EvalSession.load([str(suite)], tmp_path / "reports")
+    run = state.run_for(suite)
+    gate = run.evaluate_gate("accuracy", "suite.yaml::accuracy")
+    state.add_result({"gate": gate.model_dump(mode="json"), "suite": run.record().model_dump(mode="json")})
+    written = write_reports(state.record({}), tmp_path / "reports")
+    assert gate.status == "failed"  # the failure text (worst rows and all) is rendered into every report
+    for path in written.values():
+        assert SECRET not in path.read_text(), path.name
+    assert "k=***" in written["json"].read_text()
+    assert SECRET not in format_gate_failure(gate)
+    run.close()
