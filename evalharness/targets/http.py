@@ -60,36 +60,30 @@ def _backoff(attempt: int, retry_after: str | None) -> float:
     return min(MAX_BACKOFF_S, 0.05 * 2**attempt) * (0.5 + random.random() / 2)
 
 
-class HttpTarget:
-    """Concurrent JSON requests; one outcome per request, counted toward the suite's error budget."""
+class EndpointTarget:
+    """Concurrent JSON requests; one outcome per request, counted toward the suite's error budget.
 
-    kind = "http"
+    Subclasses say how rows become a request body (:meth:`_payload`) and how an answer becomes
+    labels and scores (:meth:`_extract`); the request loop, retries and accounting are shared.
+    """
 
-    def __init__(self, spec: HttpTargetSpec, context: TargetContext) -> None:
-        require("aiohttp", extra="http", needed_for="target kind 'http'")
-        jmespath = require("jmespath", extra="http", needed_for="target kind 'http'")
+    kind = "endpoint"
+    method = "POST"
+    url = ""
+
+    def __init__(self, spec: Any) -> None:
+        require("aiohttp", extra="http", needed_for=f"target kind '{spec.kind}'")
         self.spec = spec
-        self.url = expand(spec.url)
         self.headers = {name: expand(value) for name, value in spec.headers.items()}
-        self.body = _template(spec.body)
-        self.label_path = jmespath.compile(spec.label)
-        self.score_path = jmespath.compile(spec.score) if spec.score else None
         self.outcomes: Counter[str] = Counter()
         self.first_error: str | None = None
+        self.has_score = False
 
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
-        fields = rows[0] if self.spec.batch_size == 1 else {}
-        text = self.body.render(**fields, rows=rows)
-        return json.loads(text)
+        raise NotImplementedError
 
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
-        labels = self.label_path.search(answer)
-        scores = self.score_path.search(answer) if self.score_path else None
-        if count == 1 and self.spec.batch_size == 1:
-            labels, scores = [labels], [scores]
-        if not isinstance(labels, list) or len(labels) != count or labels.count(None) == count:
-            raise ValueError(f"label path {self.spec.label!r} gave {str(labels)[:80]!r} for {count} rows")
-        return labels, list(scores) if isinstance(scores, list) else [None] * count
+        raise NotImplementedError
 
     async def _request(self, session: Any, rows: list[dict[str, Any]]) -> Outcome:
         import aiohttp
@@ -103,7 +97,7 @@ class HttpTarget:
             outcome.attempts = attempt + 1
             retry_after = None
             try:
-                async with session.request(self.spec.method, self.url, json=payload, headers=self.headers) as reply:
+                async with session.request(self.method, self.url, json=payload, headers=self.headers) as reply:
                     text = await reply.text()
                     if reply.status < 400:
                         labels, scores = self._extract(json.loads(text), len(rows))
@@ -163,7 +157,7 @@ class HttpTarget:
                 f"{failed} of {len(outcomes)} requests failed ({counts}); max_error_rate is "
                 f"{self.spec.max_error_rate:g}. First: {self.first_error}"
             )
-        score = np.asarray([np.nan if s is None else float(s) for s in scores]) if self.score_path else None
+        score = np.asarray([np.nan if s is None else float(s) for s in scores]) if self.has_score else None
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels)
         return TargetOutput(label=np.asarray(labels) if numeric else np.asarray(labels, dtype=object), score=score)
 
@@ -181,3 +175,33 @@ class HttpTarget:
 
     def close(self) -> None:
         """Nothing is kept open between predictions."""
+
+
+class HttpTarget(EndpointTarget):
+    """Any JSON endpoint: a sandboxed body template per row or batch, answers read by JMESPath."""
+
+    kind = "http"
+
+    def __init__(self, spec: HttpTargetSpec, context: TargetContext) -> None:
+        super().__init__(spec)
+        jmespath = require("jmespath", extra="http", needed_for="target kind 'http'")
+        self.method = spec.method
+        self.url = expand(spec.url)
+        self.body = _template(spec.body)
+        self.label_path = jmespath.compile(spec.label)
+        self.score_path = jmespath.compile(spec.score) if spec.score else None
+        self.has_score = self.score_path is not None
+
+    def _payload(self, rows: list[dict[str, Any]]) -> Any:
+        fields = rows[0] if self.spec.batch_size == 1 else {}
+        text = self.body.render(**fields, rows=rows)
+        return json.loads(text)
+
+    def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
+        labels = self.label_path.search(answer)
+        scores = self.score_path.search(answer) if self.score_path else None
+        if count == 1 and self.spec.batch_size == 1:
+            labels, scores = [labels], [scores]
+        if not isinstance(labels, list) or len(labels) != count or labels.count(None) == count:
+            raise ValueError(f"label path {self.spec.label!r} gave {str(labels)[:80]!r} for {count} rows")
+        return labels, list(scores) if isinstance(scores, list) else [None] * count
