@@ -31,6 +31,7 @@ class ServerState:
         self.attempts: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.ready = True
 
 
 def _app(state: ServerState) -> Any:
@@ -77,7 +78,31 @@ def _app(state: ServerState) -> Any:
         label, score = answer(await request.json())
         return web.json_response({"output": {"label": label, "probability": score}})
 
+    async def v2_ready(request: web.Request) -> web.Response:
+        return web.json_response({"ready": True}) if state.ready else web.Response(status=503)
+
+    async def v2_model_ready(request: web.Request) -> web.Response:
+        if request.match_info["model"] != "demo":
+            return web.json_response({"error": "unknown model"}, status=404)
+        return web.json_response({"name": "demo", "ready": True})
+
+    async def v2_infer(request: web.Request) -> web.Response:
+        state.requests["v2"] += 1
+        body = await request.json()
+        tensor = body["inputs"][0]
+        rows, width = tensor["shape"]
+        values = [tensor["data"][i * width : (i + 1) * width] for i in range(rows)]
+        answers = [answer({"x1": v[0], "x2": v[1]}) for v in values]
+        return web.json_response({"model_name": "demo", "outputs": [
+            {"name": "label", "shape": [rows], "datatype": "INT64", "data": [a[0] for a in answers]},
+            {"name": "probabilities", "shape": [rows, 2], "datatype": "FP32",
+             "data": [x for a in answers for x in (1 - a[1], a[1])]},
+        ]})  # fmt: skip
+
     app = web.Application()
+    app.router.add_get("/v2/health/ready", v2_ready)
+    app.router.add_get("/v2/models/{model}/ready", v2_model_ready)
+    app.router.add_post("/v2/models/{model}/infer", v2_infer)
     for path, handler in {"/predict": predict, "/batch": batch, "/flaky": flaky, "/broken": broken,
                           "/malformed": malformed, "/slow": slow, "/secured": secured}.items():  # fmt: skip
         app.router.add_post(path, handler)

@@ -107,9 +107,45 @@ class HttpTargetSpec(ClosedModel):
     max_error_rate: float = Field(0.0, ge=0, le=1, description="share of failed requests tolerated (default none)")
 
 
-TargetSpec = Annotated[OnnxTargetSpec | TorchTargetSpec | HttpTargetSpec | FileTargetSpec, Field(discriminator="kind")]
-TARGET_KINDS = ("onnx", "torch", "http", "file")
-PLANNED_TARGET_KINDS = ("openai", "kserve")
+class KServeInput(ClosedModel):
+    """One input tensor of an Open Inference Protocol v2 request, built from dataset columns."""
+
+    name: str
+    columns: list[str] = Field(min_length=1, description="columns stacked into a [N, k] tensor")
+    datatype: Literal["FP32", "FP64", "INT32", "INT64", "BOOL", "BYTES"] = "FP32"
+
+
+class KServeTargetSpec(ClosedModel):
+    """A model served over the Open Inference Protocol v2 (KServe, Triton, MLServer, OpenVINO)."""
+
+    kind: Literal["kserve"]
+    url: str = Field(description="server base URL, e.g. http://127.0.0.1:8080; ${env:NAME} allowed")
+    model: str = Field(description="model name on the server")
+    version: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME} for secrets")
+    inputs: list[KServeInput] = Field(min_length=1)
+    label: OutputRef | None = Field(None, description="output tensor holding the label")
+    score: OutputRef | None = Field(None, description="output tensor (and column) holding P(positive)")
+    threshold: float = Field(0.5, description="score at or above which the label is positive, when no label output")
+    batch_size: PositiveInt = 256
+    concurrency: PositiveInt = 16
+    timeout_s: float = Field(30.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    max_error_rate: float = Field(0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _an_output(self) -> KServeTargetSpec:
+        if self.label is None and self.score is None:
+            raise ValueError("name the output tensor of the label or of the score (label: or score:)")
+        return self
+
+
+TargetSpec = Annotated[
+    OnnxTargetSpec | TorchTargetSpec | HttpTargetSpec | KServeTargetSpec | FileTargetSpec,
+    Field(discriminator="kind"),
+]
+TARGET_KINDS = ("onnx", "torch", "http", "kserve", "file")
+PLANNED_TARGET_KINDS = ("openai",)
 
 
 class DatasetSpec(ClosedModel):

@@ -21,6 +21,7 @@ TARGET_FACTORIES: dict[str, str] = {
     "onnx": "evalharness.targets.onnx:OnnxTarget",
     "torch": "evalharness.targets.pytorch:TorchTarget",
     "http": "evalharness.targets.http:HttpTarget",
+    "kserve": "evalharness.targets.kserve:KServeTarget",
     "file": "evalharness.targets.file:FileTarget",
 }
 """Target kind -> ``module:class``; the class is built as ``cls(spec, context)``."""
@@ -29,6 +30,7 @@ TARGET_EXTRAS: dict[str, tuple[str, str]] = {
     "onnx": ("onnxruntime", "onnx"),
     "torch": ("torch", "torch"),
     "http": ("aiohttp", "http"),
+    "kserve": ("aiohttp", "http"),
 }
 """Target kind -> (module it needs, extra that installs it), checked before anything is imported."""
 

@@ -166,7 +166,7 @@ class EndpointTarget:
         return {
             "kind": self.kind,
             "url": redact(self.url),
-            "method": self.spec.method,
+            "method": self.method,
             "concurrency": self.spec.concurrency,
             "batch_size": self.spec.batch_size,
             "outcomes": dict(self.outcomes),
