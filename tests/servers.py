@@ -7,7 +7,9 @@ started it; it only ever listens on the loopback interface.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -99,7 +101,35 @@ def _app(state: ServerState) -> Any:
              "data": [x for a in answers for x in (1 - a[1], a[1])]},
         ]})  # fmt: skip
 
+    def _reply_text(prompt: str) -> str:
+        numbers = dict(re.findall(r"(x[12])=(-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)", prompt))
+        label, _ = answer(numbers)
+        return f"Answer: {'fraud' if label else 'legit'}"
+
+    async def chat(request: web.Request) -> web.Response | web.StreamResponse:
+        body = await request.json()
+        state.requests["openai"] += 1
+        key = request.headers.get("Authorization")
+        if key is not None and key != f"Bearer {SECRET}":
+            return web.json_response({"error": "bad key"}, status=401)
+        prompt = body["messages"][-1]["content"] if "messages" in body else body["prompt"]
+        text = _reply_text(prompt)
+        if not body.get("stream"):
+            choice = {"message": {"role": "assistant", "content": text}} if "messages" in body else {"text": text}
+            return web.json_response({"choices": [choice]})
+        reply = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await reply.prepare(request)
+        for piece in re.findall(r"\S+\s*", text):
+            await asyncio.sleep(0.002)
+            delta = {"delta": {"content": piece}} if "messages" in body else {"text": piece}
+            await reply.write(f"data: {json.dumps({'choices': [delta]})}\n\n".encode())
+        await reply.write(b"data: [DONE]\n\n")
+        await reply.write_eof()
+        return reply
+
     app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/completions", chat)
     app.router.add_get("/v2/health/ready", v2_ready)
     app.router.add_get("/v2/models/{model}/ready", v2_model_ready)
     app.router.add_post("/v2/models/{model}/infer", v2_infer)

@@ -140,12 +140,44 @@ class KServeTargetSpec(ClosedModel):
         return self
 
 
+class OpenAITargetSpec(ClosedModel):
+    """Any OpenAI-compatible server (vLLM, SGLang, Ollama, DeepSeek...): chat or completions."""
+
+    kind: Literal["openai"]
+    base_url: str = Field(description="e.g. http://127.0.0.1:8000/v1; ${env:NAME} allowed")
+    api: Literal["chat", "completions"] = "chat"
+    model: str
+    api_key: str | None = Field(None, description="only as ${env:NAME}; sent as a bearer token")
+    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME}")
+    system: str | None = Field(None, description="system prompt (chat)")
+    prompt: str = Field(description="Jinja template of the user message over the row's fields")
+    temperature: float = 0.0
+    top_p: float | None = None
+    max_tokens: PositiveInt | None = None
+    seed: int | None = None
+    stream: bool = Field(False, description="stream with SSE and record time to first token and token gaps")
+    extract: str | None = Field(None, description="regex; the answer is its first group (or whole match)")
+    labels: dict[str, Any] | None = Field(None, description="answer text (case-insensitive) -> label")
+    batch_size: Literal[1] = 1
+    concurrency: PositiveInt = 16
+    timeout_s: float = Field(60.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    max_error_rate: float = Field(0.0, ge=0, le=1)
+
+    @field_validator("api_key")
+    @classmethod
+    def _from_environment(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("${env:"):
+            raise ValueError("write the key as ${env:NAME}; a suite file must never hold a secret")
+        return value
+
+
 TargetSpec = Annotated[
-    OnnxTargetSpec | TorchTargetSpec | HttpTargetSpec | KServeTargetSpec | FileTargetSpec,
+    OnnxTargetSpec | TorchTargetSpec | HttpTargetSpec | KServeTargetSpec | OpenAITargetSpec | FileTargetSpec,
     Field(discriminator="kind"),
 ]
-TARGET_KINDS = ("onnx", "torch", "http", "kserve", "file")
-PLANNED_TARGET_KINDS = ("openai",)
+TARGET_KINDS = ("onnx", "torch", "http", "kserve", "openai", "file")
+PLANNED_TARGET_KINDS: tuple[str, ...] = ()
 
 
 class DatasetSpec(ClosedModel):

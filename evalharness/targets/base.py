@@ -22,6 +22,7 @@ TARGET_FACTORIES: dict[str, str] = {
     "torch": "evalharness.targets.pytorch:TorchTarget",
     "http": "evalharness.targets.http:HttpTarget",
     "kserve": "evalharness.targets.kserve:KServeTarget",
+    "openai": "evalharness.targets.openai:OpenAITarget",
     "file": "evalharness.targets.file:FileTarget",
 }
 """Target kind -> ``module:class``; the class is built as ``cls(spec, context)``."""
@@ -31,6 +32,7 @@ TARGET_EXTRAS: dict[str, tuple[str, str]] = {
     "torch": ("torch", "torch"),
     "http": ("aiohttp", "http"),
     "kserve": ("aiohttp", "http"),
+    "openai": ("aiohttp", "http"),
 }
 """Target kind -> (module it needs, extra that installs it), checked before anything is imported."""
 

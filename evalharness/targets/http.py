@@ -40,6 +40,7 @@ class Outcome:
     scores: list[Any]
     detail: str = ""
     attempts: int = 1
+    timings: list[dict[str, float]] | None = None  # per row, for streamed answers
 
 
 def _template(text: str) -> Any:
@@ -85,6 +86,11 @@ class EndpointTarget:
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
         raise NotImplementedError
 
+    async def _answer(self, reply: Any, count: int) -> Outcome:
+        """A successful reply as an outcome; JSON by default (streaming targets override this)."""
+        labels, scores = self._extract(json.loads(await reply.text()), count)
+        return Outcome("ok", labels, scores)
+
     async def _request(self, session: Any, rows: list[dict[str, Any]]) -> Outcome:
         import aiohttp
 
@@ -98,10 +104,11 @@ class EndpointTarget:
             retry_after = None
             try:
                 async with session.request(self.method, self.url, json=payload, headers=self.headers) as reply:
-                    text = await reply.text()
                     if reply.status < 400:
-                        labels, scores = self._extract(json.loads(text), len(rows))
-                        return Outcome("ok", labels, scores, attempts=attempt + 1)
+                        answered = await self._answer(reply, len(rows))
+                        answered.attempts = attempt + 1
+                        return answered
+                    text = await reply.text()
                     outcome.detail = f"HTTP {reply.status}: {text[:120]}"
                     if reply.status not in RETRIED_STATUSES:
                         return outcome
@@ -144,6 +151,7 @@ class EndpointTarget:
         self.outcomes = Counter()
         labels: list[Any] = []
         scores: list[Any] = []
+        self.timings = [t for outcome in outcomes for t in (outcome.timings or [])]
         for outcome in outcomes:
             self.outcomes[outcome.kind] += 1
             if outcome.kind != "ok" and self.first_error is None:
