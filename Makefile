@@ -42,6 +42,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_rules.py
 	$(BIN)/python benchmarks/bench_dtw.py
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_bertscore.py
+	$(BIN)/python benchmarks/bench_endpoint.py
 
 clean:
 	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html .pytest_cache

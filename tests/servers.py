@@ -159,3 +159,22 @@ def loopback_server() -> Iterator[tuple[str, ServerState]]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+def serve_until_stopped() -> None:
+    """Run the routes in this process on a free 127.0.0.1 port; print the base URL, serve until killed."""
+    from aiohttp import web
+
+    async def start() -> None:
+        runner = web.AppRunner(_app(ServerState()))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(f"http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(start())
+
+
+if __name__ == "__main__":
+    serve_until_stopped()
