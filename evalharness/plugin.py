@@ -15,6 +15,7 @@ import pytest
 from evalharness.stash import STATE_KEY
 
 DEFAULT_REPORT_DIR = "reports"
+DEFAULT_CACHE_DIR = ".evalharness-cache"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +32,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--evalharness-gate-on", type=parse_gate_on, default=None, metavar="WHAT", dest="evalharness_gate_on",
         help="estimate or bound: compare every gate's point estimate or its confidence bound (overrides suites)",
+    )  # fmt: skip
+    group.addoption(
+        "--evalharness-cache", metavar="DIR", default=None, dest="evalharness_cache",
+        help="keep every endpoint answer in this folder (content-addressed JSON) so a run can resume",
+    )  # fmt: skip
+    group.addoption(
+        "--evalharness-resume", action="store_true", default=False, dest="evalharness_resume",
+        help=f"answer from the cache where it can and ask the endpoint only for missing or failed rows "
+        f"(cache folder default: {DEFAULT_CACHE_DIR})",
     )  # fmt: skip
     group.addoption(
         "--evalharness-no-reports", action="store_true", default=False, dest="evalharness_no_reports",
@@ -61,6 +71,13 @@ def _suite_paths(config: pytest.Config) -> list[str]:
         return list(paths)
     root = config.rootpath
     return [str(root / path) for path in config.getini("evalharness_suites")]
+
+
+def _cache_settings(config: pytest.Config) -> tuple[Path | None, bool]:
+    """The answer cache folder (given, or the default when resuming) and whether to resume."""
+    resume = bool(config.getoption("evalharness_resume"))
+    chosen = config.getoption("evalharness_cache") or (DEFAULT_CACHE_DIR if resume else None)
+    return (Path(chosen) if chosen else None), resume
 
 
 def _report_dir(config: pytest.Config) -> Path:
@@ -95,7 +112,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from evalharness.session import EvalSession
 
     try:
-        state = EvalSession.load(paths, _report_dir(config), config.getoption("evalharness_gate_on"))
+        state = EvalSession.load(
+            paths, _report_dir(config), config.getoption("evalharness_gate_on"), *_cache_settings(config)
+        )
     except EvalHarnessError as error:
         raise pytest.UsageError(f"evalharness: invalid suite\n{error}") from None
     config.stash[STATE_KEY] = state

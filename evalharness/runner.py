@@ -32,8 +32,16 @@ MAX_CONFUSION_LABELS = 50
 class SuiteRun:
     """One suite's evaluation in this process: predictions computed once and shared by every gate."""
 
-    def __init__(self, suite: LoadedSuite, frame: pd.DataFrame | None = None, gate_on: str | None = None) -> None:
+    def __init__(
+        self,
+        suite: LoadedSuite,
+        frame: pd.DataFrame | None = None,
+        gate_on: str | None = None,
+        cache_dir: Path | None = None,
+        resume: bool = False,
+    ) -> None:
         self.suite = suite
+        self.cache_dir, self.resume = cache_dir, resume
         self.gate_on_override = gate_on
         self._frame = frame
         self._predictions: Predictions | None = None
@@ -127,7 +135,8 @@ class SuiteRun:
         """The live target, created on first use and kept until :meth:`close` (perturbations reuse it)."""
         if self._target is None:
             dataset = self.spec.dataset
-            context = TargetContext(self.suite.base_dir, dataset.id, input_columns(self.suite, self.frame()))
+            columns = input_columns(self.suite, self.frame())
+            context = TargetContext(self.suite.base_dir, dataset.id, columns, self.cache_dir, self.resume)
             self._target = create_target(self.spec.target, context)
         return self._target
 

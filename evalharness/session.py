@@ -33,7 +33,14 @@ class EvalSession:
     gate_records: dict[str, list[GateRecord]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, paths: list[str], report_dir: Path, gate_on: str | None = None) -> EvalSession:
+    def load(
+        cls,
+        paths: list[str],
+        report_dir: Path,
+        gate_on: str | None = None,
+        cache_dir: Path | None = None,
+        resume: bool = False,
+    ) -> EvalSession:
         """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems."""
         from evalharness.suite.dataset import load_dataset
 
@@ -42,7 +49,7 @@ class EvalSession:
         for suite in suites:
             _check_dependencies(suite)
             try:
-                runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on)
+                runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on, cache_dir, resume)
             except SuiteError as error:
                 problems.extend(error.problems)
                 continue

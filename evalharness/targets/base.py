@@ -44,6 +44,8 @@ class TargetContext:
     base_dir: Path
     id_column: str
     input_columns: list[str]
+    cache_dir: Path | None = None
+    resume: bool = False
 
     def resolve(self, relative: str) -> Path:
         """A path from the suite, resolved from the suite's folder."""

@@ -72,9 +72,15 @@ class EndpointTarget:
     method = "POST"
     url = ""
 
-    def __init__(self, spec: Any) -> None:
+    def __init__(self, spec: Any, context: TargetContext | None = None) -> None:
         require("aiohttp", extra="http", needed_for=f"target kind '{spec.kind}'")
         self.spec = spec
+        self.resume = bool(context and context.resume)
+        self.cache = None
+        if context is not None and context.cache_dir is not None:
+            from evalharness.targets.cache import AnswerCache
+
+            self.cache = AnswerCache(context.cache_dir, spec.model_dump(mode="json"))
         self.headers = {name: expand(value) for name, value in spec.headers.items()}
         self.outcomes: Counter[str] = Counter()
         self.first_error: str | None = None
@@ -92,12 +98,25 @@ class EndpointTarget:
         return Outcome("ok", labels, scores)
 
     async def _request(self, session: Any, rows: list[dict[str, Any]]) -> Outcome:
-        import aiohttp
-
+        """One request's outcome: from the cache when resuming, else asked (and cached when ok)."""
         try:
             payload = self._payload(rows)
         except (ValueError, TypeError) as error:
             return Outcome("parse_error", [None] * len(rows), [None] * len(rows), f"body template: {error}")
+        if self.cache is not None and self.resume:
+            cached = self.cache.get(payload)
+            if cached is not None:
+                return Outcome("ok", cached["labels"], cached["scores"], "from cache", 0, cached.get("timings"))
+        answered = await self._attempts(session, payload, rows)
+        if answered.kind == "ok" and self.cache is not None:  # errors are never cached
+            self.cache.put(payload, {"labels": answered.labels, "scores": answered.scores,
+                                     "timings": answered.timings})  # fmt: skip
+        return answered
+
+    async def _attempts(self, session: Any, payload: Any, rows: list[dict[str, Any]]) -> Outcome:
+        """The request, retried as the spec allows; exactly one outcome."""
+        import aiohttp
+
         outcome = Outcome("http_error", [None] * len(rows), [None] * len(rows))
         for attempt in range(self.spec.retries + 1):
             outcome.attempts = attempt + 1
@@ -191,7 +210,7 @@ class HttpTarget(EndpointTarget):
     kind = "http"
 
     def __init__(self, spec: HttpTargetSpec, context: TargetContext) -> None:
-        super().__init__(spec)
+        super().__init__(spec, context)
         jmespath = require("jmespath", extra="http", needed_for="target kind 'http'")
         self.method = spec.method
         self.url = expand(spec.url)

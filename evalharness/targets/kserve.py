@@ -27,7 +27,7 @@ class KServeTarget(EndpointTarget):
     kind = "kserve"
 
     def __init__(self, spec: KServeTargetSpec, context: TargetContext) -> None:
-        super().__init__(spec)
+        super().__init__(spec, context)
         self.base = expand(spec.url).rstrip("/")
         versioned = f"/versions/{spec.version}" if spec.version else ""
         self.model_path = f"{self.base}/v2/models/{spec.model}{versioned}"

@@ -27,7 +27,7 @@ class OpenAITarget(EndpointTarget):
     kind = "openai"
 
     def __init__(self, spec: OpenAITargetSpec, context: TargetContext) -> None:
-        super().__init__(spec)
+        super().__init__(spec, context)
         route = "chat/completions" if spec.api == "chat" else "completions"
         self.url = f"{expand(spec.base_url).rstrip('/')}/{route}"
         if spec.api_key:
