@@ -105,6 +105,7 @@ class HttpTargetSpec(ClosedModel):
     timeout_s: float = Field(30.0, gt=0, description="per-request timeout")
     retries: int = Field(3, ge=0, le=10, description="retries on connection errors, 408, 429 and 5xx")
     max_error_rate: float = Field(0.0, ge=0, le=1, description="share of failed requests tolerated (default none)")
+    deadline_s: float | None = Field(None, gt=0, description="the whole run's deadline; late rows are timeouts")
 
 
 class KServeInput(ClosedModel):
@@ -132,6 +133,7 @@ class KServeTargetSpec(ClosedModel):
     timeout_s: float = Field(30.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
     max_error_rate: float = Field(0.0, ge=0, le=1)
+    deadline_s: float | None = Field(None, gt=0, description="the whole run's deadline; late rows are timeouts")
 
     @model_validator(mode="after")
     def _an_output(self) -> KServeTargetSpec:
@@ -163,6 +165,7 @@ class OpenAITargetSpec(ClosedModel):
     timeout_s: float = Field(60.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
     max_error_rate: float = Field(0.0, ge=0, le=1)
+    deadline_s: float | None = Field(None, gt=0, description="the whole run's deadline; late rows are timeouts")
 
     @field_validator("api_key")
     @classmethod

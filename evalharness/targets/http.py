@@ -154,7 +154,16 @@ class EndpointTarget:
                 async with limit:
                     return await self._request(session, chunk)
 
-            return await asyncio.gather(*(bounded(chunk) for chunk in chunks))
+            tasks = [asyncio.ensure_future(bounded(chunk)) for chunk in chunks]
+            deadline = getattr(self.spec, "deadline_s", None)
+            done, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
+            for task in pending:
+                task.cancel()
+            late = f"the suite deadline of {deadline} s passed before an answer"
+            return [
+                task.result() if task in done else Outcome("timeout", [None] * len(chunk), [None] * len(chunk), late)
+                for task, chunk in zip(tasks, chunks)
+            ]
 
     def predict(self, frame: pd.DataFrame) -> TargetOutput:
         """Answers for every row; raises when errors exceed ``max_error_rate``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +125,11 @@ def test_a_planted_key_reaches_no_report(server, tmp_path: Path, monkeypatch: py
     assert "k=***" in written["json"].read_text()
     assert SECRET not in format_gate_failure(gate)
     run.close()
+
+
+def test_the_suite_deadline_turns_late_rows_into_timeouts(server) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    started = time.perf_counter()
+    with pytest.raises(TargetError, match="6 of 6 requests failed \\(timeout 6\\).*suite deadline of 0.3 s"):
+        _target(f"{url}/slow", deadline_s=0.3, retries=0).predict(two_feature_frame(rows=6))
+    assert time.perf_counter() - started < 1.5
