@@ -77,3 +77,20 @@ def demo_project(directory: Path, metrics: str = "accuracy: {min: 0.8}", rows: i
     logistic_onnx(directory / "model.onnx", [1.0, 1.0], 0.0)
     two_feature_frame(rows).to_csv(directory / "data.csv", index=False)
     return write_suite(directory, metrics)
+
+
+def build_twice_and_compare(script: Path, out: Path, outputs: list[str], committed: list[str]) -> Path:
+    """Run a demo build script into two folders; every output must be byte-identical across the two
+    runs, and each ``committed`` file identical to the repository's. Returns the first folder."""
+    import subprocess
+    import sys
+
+    repo = script.resolve().parents[1]
+    for folder in ("a", "b"):
+        command = [sys.executable, str(script), "--out-root", str(out / folder)]
+        subprocess.run(command, check=True, capture_output=True, timeout=300)
+    for relative in outputs:
+        assert (out / "a" / relative).read_bytes() == (out / "b" / relative).read_bytes(), relative
+    for relative in committed:
+        assert (out / "a" / relative).read_bytes() == (repo / relative).read_bytes(), relative
+    return out / "a"

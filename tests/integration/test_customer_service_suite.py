@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.builders import build_twice_and_compare
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 ort = pytest.importorskip("onnxruntime")
@@ -38,14 +40,9 @@ def test_customer_service_suite_passes_with_bert_scores_value(tmp_path: Path) ->
 
 
 def test_customer_service_build_is_deterministic(tmp_path: Path) -> None:
+    dataset, model = "datasets/customer_service/conversations.csv", "models/customer_service.onnx"
     script = REPO_ROOT / "scripts" / "build_customer_service_demo.py"
-    for folder in ("a", "b"):
-        subprocess.run([sys.executable, str(script), "--out-root", str(tmp_path / folder)], check=True,
-                       capture_output=True, timeout=300)  # fmt: skip
-    for relative in ("datasets/customer_service/conversations.csv", "models/customer_service.onnx"):
-        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
-    dataset = "datasets/customer_service/conversations.csv"
-    assert (tmp_path / "a" / dataset).read_bytes() == (REPO_ROOT / dataset).read_bytes()
+    build_twice_and_compare(script, tmp_path, [dataset, model], [dataset])
     questions = {"question": pd.read_csv(REPO_ROOT / dataset)[["question"]].to_numpy(object)}
     rebuilt = ort.InferenceSession(str(tmp_path / "a" / "models/customer_service.onnx")).run(["label"], questions)[0]
     committed = ort.InferenceSession(str(REPO_ROOT / "models/customer_service.onnx")).run(["label"], questions)[0]
