@@ -44,9 +44,11 @@ class Outcome:
 
 
 def _template(text: str) -> Any:
+    """A sandboxed template with autoescape on: a raw ``{{ value }}`` holding a quote cannot break
+    out of a JSON string (it becomes ``&#34;``); ``{{ value | tojson }}`` gives exact JSON."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    environment = ImmutableSandboxedEnvironment(autoescape=False)
+    environment = ImmutableSandboxedEnvironment(autoescape=True)
     environment.policies["json.dumps_kwargs"] = {"sort_keys": False}
     return environment.from_string(text)
 

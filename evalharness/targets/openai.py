@@ -8,6 +8,7 @@ so a chat model can be scored by the classification metrics.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -39,7 +40,9 @@ class OpenAITarget(EndpointTarget):
 
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
         spec = self.spec
-        text = self.prompt.render(**rows[0])
+        # Autoescaped like every template; a prompt is plain text for the model (aiohttp JSON-encodes
+        # the body), so the entities are turned back into the characters the row holds.
+        text = html.unescape(self.prompt.render(**rows[0]))
         body: dict[str, Any] = {"model": spec.model, "temperature": spec.temperature, "stream": spec.stream}
         if spec.api == "chat":
             system = [{"role": "system", "content": spec.system}] if spec.system else []

@@ -31,6 +31,9 @@ def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
     for text in (
         "--evalharness-report-dir=DIR",
         "--evalharness-no-reports",
+        "--evalharness-cache=DIR",
+        "--evalharness-resume",
+        ".evalharness-cache",
         "evalharness_suites",
         "evalharness_report_dir",
     ):

@@ -66,11 +66,3 @@ def test_cache_keys_and_files_hold_no_secret(server, tmp_path: Path, monkeypatch
     assert len(files) == 5
     for path in files:
         assert SECRET not in path.name and SECRET not in path.read_text()
-
-
-def test_resume_option_uses_the_default_folder(pytester: pytest.Pytester) -> None:
-    from tests.builders import demo_project
-
-    demo_project(pytester.path)
-    result = pytester.runpytest("--evalharness", "suite.yaml", "--evalharness-resume", "--help")
-    assert "--evalharness-resume" in result.stdout.str() and ".evalharness-cache" in result.stdout.str()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,12 @@ def test_the_suite_deadline_turns_late_rows_into_timeouts(server) -> None:  # ty
     with pytest.raises(TargetError, match="6 of 6 requests failed \\(timeout 6\\).*suite deadline of 0.3 s"):
         _target(f"{url}/slow", deadline_s=0.3, retries=0).predict(two_feature_frame(rows=6))
     assert time.perf_counter() - started < 1.5
+
+
+def test_a_quote_in_a_raw_value_cannot_break_the_json_body(server) -> None:  # type: ignore[no-untyped-def]
+    from evalharness.targets.http import _template
+
+    body = _template('{"note": "{{ note }}", "exact": {{ note | tojson }}}').render(note='he said "x", & <b>')
+    parsed = json.loads(body)
+    assert parsed["note"] == "he said &#34;x&#34;, &amp; &lt;b&gt;"
+    assert parsed["exact"] == 'he said "x", & <b>'

@@ -70,3 +70,10 @@ def test_an_answer_outside_the_labels_is_a_parse_error(server) -> None:  # type:
     url, _ = server
     with pytest.raises(TargetError, match="parse_error 4"):
         _target(url, labels={"yes": 1, "no": 0}).predict(two_feature_frame(rows=4))
+
+
+def test_prompts_reach_the_model_as_written(server) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    target = _target(url, prompt="Customer's note: {{ note }} -- x1={{ x1 }} x2={{ x2 }}")
+    payload = target._payload([{"note": 'Tom & Jerry\'s "deal" <now>', "x1": 1.0, "x2": 2.0}])
+    assert payload["messages"][-1]["content"] == "Customer's note: Tom & Jerry's \"deal\" <now> -- x1=1.0 x2=2.0"
