@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup browser lint models benchmark schema clean
+.PHONY: eval test setup browser lint models benchmark schema clean serve examples
 
 setup: $(STAMP)
 
@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest --evalharness $(SUITE) $(PYTEST_ARGS)
+
+serve: $(STAMP)
+	$(BIN)/evalharness serve
+
+examples: $(STAMP)
+	BIN=$(BIN) bash scripts/run-examples.sh $(PYTEST_ARGS)
 
 test: $(STAMP) browser lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)

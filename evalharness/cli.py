@@ -1,4 +1,4 @@
-"""The ``evalharness`` command: run, validate, schema, report, version."""
+"""The ``evalharness`` command: run, validate, schema, report, serve, version."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from evalharness.__about__ import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
+_DEFAULT_SERVED = ("suites/finance.yaml", "suites/customer_service.yaml")
 
 
 def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
@@ -59,6 +60,35 @@ def _cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
     return EXIT_OK if record.status in ("passed", "empty") else EXIT_FAILED
 
 
+def _cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
+    import asyncio
+    from functools import partial
+
+    from evalharness._optional import require
+    from evalharness.errors import EvalHarnessError
+    from evalharness.suite.loader import load_suite
+
+    try:
+        require("aiohttp", extra="http", needed_for="evalharness serve")
+        from evalharness.serve.app import serve
+        from evalharness.serve.models import load_served_model, parse_model_argument
+        from evalharness.serve.state import ServerState, ServeSettings
+
+        wanted = [parse_model_argument(argument) for argument in args.models or _DEFAULT_SERVED]
+        for _, path in wanted:
+            load_suite(path)  # a wrong suite stops here, located, before the port opens
+    except EvalHarnessError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    loaders = [partial(load_served_model, path, name) for name, path in wanted]
+    settings = ServeSettings(token_delay_s=args.token_delay_ms / 1000, load_delay_s=args.load_delay_s)
+    try:
+        return asyncio.run(serve(ServerState(loaders, settings), args.host, args.port))
+    except OSError as error:
+        print(f"evalharness serve: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evalharness", description="Gate model builds on quality and speed.")
     parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
@@ -76,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("record", type=Path, help="a run.json written by a run")
     report.add_argument("--out", type=Path, help="output folder (default: the run.json's folder)")
     report.set_defaults(handler=_cmd_report)
+    serve = commands.add_parser("serve", help="serve suites' local models over JSON, OpenAI and KServe v2 routes")
+    serve.add_argument(
+        "models",
+        nargs="*",
+        metavar="[NAME=]SUITE",
+        help=f"suites whose onnx/torch model to serve (default: {' '.join(_DEFAULT_SERVED)})",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    serve.add_argument("--token-delay-ms", type=float, default=0.0, help="gap between streamed tokens")
+    serve.add_argument("--load-delay-s", type=float, default=0.0, help="extra model loading time (cold starts)")
+    serve.set_defaults(handler=_cmd_serve)
     return parser
 
 

@@ -9,13 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import re
+import select
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-planted-secret-4242"
 
 
@@ -174,6 +182,49 @@ def serve_until_stopped() -> None:
         await asyncio.Event().wait()
 
     asyncio.run(start())
+
+
+def _read_line(process: subprocess.Popen[str], marker: str, timeout_s: float) -> str:
+    """The first stdout line holding ``marker``; fails when the process exits or the time runs out."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.05)
+        if ready:
+            line = process.stdout.readline()
+            if marker in line:
+                return line.strip()
+            if not line and process.poll() is not None:
+                break
+    raise AssertionError(f"no '{marker}' line from the server (exit {process.poll()})")
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM by pid, then SIGKILL if it has not exited within 10 s."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@contextmanager
+def serve_process(*arguments: str, wait_ready: bool = True) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``evalharness serve --port 0`` in its own process from the repo root; yields (base URL, process).
+
+    The process is stopped by its pid when the block ends.
+    """
+    command = [sys.executable, "-m", "evalharness", "serve", "--port", "0", *arguments]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        url = _read_line(process, "listening on", 60).rsplit(" ", 1)[-1]
+        if wait_ready:
+            _read_line(process, "ready in", 120)
+        yield url, process
+    finally:
+        stop_process(process)
 
 
 if __name__ == "__main__":

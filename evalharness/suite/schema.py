@@ -97,7 +97,10 @@ class HttpTargetSpec(ClosedModel):
     url: str = Field(description="endpoint URL; ${env:NAME} is replaced from the environment")
     method: Literal["POST", "PUT", "GET"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME} for secrets")
-    body: str = Field(description="Jinja template of the JSON body over the row's fields, e.g. {{ amount | tojson }}")
+    body: str = Field(
+        description="Jinja template of the JSON body over the row's fields ({{ amount | tojson }}), the whole row "
+        "({{ row | tojson }}) or, with batch_size, the rows ({{ rows | tojson }}); only id and input columns are sent"
+    )
     label: str = Field(description="JMESPath to the answer (a list of answers when batch_size > 1)")
     score: str | None = Field(None, description="JMESPath to the positive-class score")
     batch_size: PositiveInt = Field(1, description="rows per request; the template then loops over rows")
@@ -152,7 +155,9 @@ class OpenAITargetSpec(ClosedModel):
     api_key: str | None = Field(None, description="only as ${env:NAME}; sent as a bearer token")
     headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME}")
     system: str | None = Field(None, description="system prompt (chat)")
-    prompt: str = Field(description="Jinja template of the user message over the row's fields")
+    prompt: str = Field(
+        description="Jinja template of the user message over the row's fields (and {{ row }}, all of them)"
+    )
     temperature: float = 0.0
     top_p: float | None = None
     max_tokens: PositiveInt | None = None

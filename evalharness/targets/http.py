@@ -84,6 +84,8 @@ class EndpointTarget:
 
             self.cache = AnswerCache(context.cache_dir, spec.model_dump(mode="json"))
         self.headers = {name: expand(value) for name, value in spec.headers.items()}
+        # Only the id and the input columns reach the endpoint: never the expected answer.
+        self.fields = list(dict.fromkeys([context.id_column, *context.input_columns])) if context else None
         self.outcomes: Counter[str] = Counter()
         self.first_error: str | None = None
         self.has_score = False
@@ -169,6 +171,8 @@ class EndpointTarget:
 
     def predict(self, frame: pd.DataFrame) -> TargetOutput:
         """Answers for every row; raises when errors exceed ``max_error_rate``."""
+        if self.fields is not None:
+            frame = frame[[column for column in self.fields if column in frame.columns]]
         records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
         size = self.spec.batch_size
         chunks = [records[start : start + size] for start in range(0, len(records), size)]
@@ -232,7 +236,7 @@ class HttpTarget(EndpointTarget):
 
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
         fields = rows[0] if self.spec.batch_size == 1 else {}
-        text = self.body.render(**fields, rows=rows)
+        text = self.body.render(**fields, row=fields, rows=rows)
         return json.loads(text)
 
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:

@@ -41,7 +41,9 @@ class KServeTarget(EndpointTarget):
             data = [cast(row[column]) for row in rows for column in tensor.columns]
             tensors.append({"name": tensor.name, "shape": [len(rows), len(tensor.columns)],
                             "datatype": tensor.datatype, "data": data})  # fmt: skip
-        return {"inputs": tensors}
+        # Ask for the outputs the suite reads: servers such as MLServer return only a default one otherwise.
+        wanted = dict.fromkeys(ref.name for ref in (self.spec.label, self.spec.score) if ref is not None)
+        return {"inputs": tensors, "outputs": [{"name": name} for name in wanted]}
 
     def _output(self, answer: Any, ref: OutputRef, count: int) -> np.ndarray:
         outputs = {output["name"]: output for output in answer["outputs"]}

@@ -42,7 +42,7 @@ class OpenAITarget(EndpointTarget):
         spec = self.spec
         # Autoescaped like every template; a prompt is plain text for the model (aiohttp JSON-encodes
         # the body), so the entities are turned back into the characters the row holds.
-        text = html.unescape(self.prompt.render(**rows[0]))
+        text = html.unescape(self.prompt.render(**rows[0], row=rows[0]))
         body: dict[str, Any] = {"model": spec.model, "temperature": spec.temperature, "stream": spec.stream}
         if spec.api == "chat":
             system = [{"role": "system", "content": spec.system}] if spec.system else []
