@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup browser lint models benchmark schema clean serve examples
+.PHONY: eval test setup browser lint models benchmark schema clean serve examples mlserver
 
 setup: $(STAMP)
 
@@ -25,7 +25,7 @@ serve: $(STAMP)
 examples: $(STAMP)
 	BIN=$(BIN) bash scripts/run-examples.sh $(PYTEST_ARGS)
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser mlserver lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -34,6 +34,9 @@ lint: $(STAMP)
 
 browser:
 	@bash scripts/install-browser.sh
+
+mlserver:
+	@PYTHON=$(PYTHON) bash scripts/install-mlserver.sh
 
 models: $(STAMP)
 	$(BIN)/python scripts/build_finance_demo.py
@@ -51,4 +54,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_endpoint.py
 
 clean:
-	rm -rf $(VENV) reports/*.json reports/*.xml reports/*.html .pytest_cache
+	rm -rf $(VENV) .venv-mlserver reports/*.json reports/*.xml reports/*.html .pytest_cache
