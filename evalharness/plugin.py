@@ -46,6 +46,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--evalharness-no-reports", action="store_true", default=False, dest="evalharness_no_reports",
         help="evaluate and gate, but write no report files",
     )  # fmt: skip
+    group.addoption(
+        "--evalharness-no-progress", action="store_true", default=False, dest="evalharness_no_progress",
+        help="draw no progress bar for endpoint runs (a bar appears only once a run takes over 2 s)",
+    )  # fmt: skip
     parser.addini(
         "evalharness_suites", type="args", default=[], help="suites evaluated when --evalharness is not given"
     )
@@ -121,9 +125,21 @@ def pytest_configure(config: pytest.Config) -> None:
     _collect_suites_only(config, state)
     _group_suites_under_xdist(config)
     if not _is_worker(config):
+        _draw_progress(config, state)
         from evalharness.results import ResultCollector
 
         config.pluginmanager.register(ResultCollector(config, state), ResultCollector.NAME)
+
+
+def _draw_progress(config: pytest.Config, state: Any) -> None:
+    """Give every suite a terminal sink for endpoint progress bars (not under xdist workers)."""
+    capture_manager = config.pluginmanager.getplugin("capturemanager")
+    if config.getoption("evalharness_no_progress") or capture_manager is None:
+        return
+    from evalharness.progress import TerminalStream
+
+    for run in state.runs.values():
+        run.progress = TerminalStream(capture_manager)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -151,7 +167,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Attach the gate's plain-data result to its report (xdist serialises it to the controller)."""
     report = yield
     payload = getattr(item, "result_payload", None)
-    if call.when == "call" and payload is not None:
+    if payload is None:
+        return report
+    from evalharness.targets.secrets import redact
+
+    if (
+        report.failed and report.longrepr is not None
+    ):  # whatever the failure text, no secret reaches the terminal or JUnit
+        report.longrepr = redact(str(report.longrepr))
+    report.sections = [(title, redact(content)) for title, content in report.sections]
+    if call.when == "call":
         result = payload()
         if result is not None:
             report.evalharness = result

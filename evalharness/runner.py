@@ -48,6 +48,7 @@ class SuiteRun:
         self._error: EvalHarnessError | None = None
         self._values: dict[str, MetricValue] = {}
         self._target: Target | None = None
+        self.progress: Any = None  # a text sink for endpoint progress bars, set by the pytest plugin
         self.target_info: dict[str, Any] = _declared_target(suite)
 
     @property
@@ -136,7 +137,8 @@ class SuiteRun:
         if self._target is None:
             dataset = self.spec.dataset
             columns = input_columns(self.suite, self.frame())
-            context = TargetContext(self.suite.base_dir, dataset.id, columns, self.cache_dir, self.resume)
+            context = TargetContext(self.suite.base_dir, dataset.id, columns, self.cache_dir, self.resume,
+                                    self.progress, self.suite.display_name)  # fmt: skip
             self._target = create_target(self.spec.target, context)
         return self._target
 

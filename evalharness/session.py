@@ -43,7 +43,9 @@ class EvalSession:
     ) -> EvalSession:
         """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems."""
         from evalharness.suite.dataset import load_dataset
+        from evalharness.targets.secrets import install_log_redaction
 
+        install_log_redaction()
         suites = load_suites(expand_suite_paths(paths))
         runs, problems = {}, []
         for suite in suites:

@@ -135,7 +135,11 @@ def _app(state: ServerState) -> Any:
         await reply.write_eof()
         return reply
 
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response({"requests": dict(state.requests), "max_in_flight": state.max_in_flight})
+
     app = web.Application()
+    app.router.add_get("/stats", stats)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", chat)
     app.router.add_get("/v2/health/ready", v2_ready)
@@ -223,6 +227,18 @@ def serve_process(*arguments: str, wait_ready: bool = True) -> Iterator[tuple[st
         if wait_ready:
             _read_line(process, "ready in", 120)
         yield url, process
+    finally:
+        stop_process(process)
+
+
+@contextmanager
+def fault_server_process() -> Iterator[str]:
+    """These routes in their own process (``python -m tests.servers``); yields the base URL, stops it by pid."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield _read_line(process, "http://", 60)
     finally:
         stop_process(process)
 

@@ -46,6 +46,8 @@ class TargetContext:
     input_columns: list[str]
     cache_dir: Path | None = None
     resume: bool = False
+    progress: Any = None  # where endpoint targets draw a progress bar (a text sink), or None
+    name: str = ""  # the suite's display name, for progress and messages
 
     def resolve(self, relative: str) -> Path:
         """A path from the suite, resolved from the suite's folder."""

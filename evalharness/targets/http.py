@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections import Counter
@@ -23,10 +24,12 @@ import pandas as pd
 
 from evalharness._optional import require
 from evalharness.errors import TargetError
+from evalharness.progress import progress_bar
 from evalharness.suite.schema import HttpTargetSpec
 from evalharness.targets.base import TargetContext, TargetOutput
 from evalharness.targets.secrets import expand, redact
 
+log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 10.0
 
@@ -78,6 +81,8 @@ class EndpointTarget:
         require("aiohttp", extra="http", needed_for=f"target kind '{spec.kind}'")
         self.spec = spec
         self.resume = bool(context and context.resume)
+        self.progress = context.progress if context else None
+        self.label = f"{context.name}: {spec.kind}" if context and context.name else spec.kind
         self.cache = None
         if context is not None and context.cache_dir is not None:
             from evalharness.targets.cache import AnswerCache
@@ -142,6 +147,7 @@ class EndpointTarget:
                 outcome.kind, outcome.detail = "http_error", f"{type(error).__name__}: {error}"
             except (ValueError, TypeError, KeyError) as error:
                 return Outcome("parse_error", outcome.labels, outcome.scores, str(error)[:200], attempt + 1)
+            log.debug("%s %s attempt %d: %s %s", self.method, self.url, attempt + 1, outcome.kind, outcome.detail)
             if attempt < self.spec.retries:
                 await asyncio.sleep(_backoff(attempt, retry_after))
         return outcome
@@ -152,17 +158,21 @@ class EndpointTarget:
         limit = asyncio.Semaphore(self.spec.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.spec.timeout_s)
         connector = aiohttp.TCPConnector(limit=self.spec.concurrency)
+        bar = progress_bar(self.progress, len(chunks), self.label)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
 
             async def bounded(chunk: list[dict[str, Any]]) -> Outcome:
                 async with limit:
-                    return await self._request(session, chunk)
+                    outcome = await self._request(session, chunk)
+                bar.update(1)
+                return outcome
 
             tasks = [asyncio.ensure_future(bounded(chunk)) for chunk in chunks]
             deadline = getattr(self.spec, "deadline_s", None)
             done, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
             for task in pending:
                 task.cancel()
+            bar.close()
             late = f"the suite deadline of {deadline} s passed before an answer"
             return [
                 task.result() if task in done else Outcome("timeout", [None] * len(chunk), [None] * len(chunk), late)
@@ -193,6 +203,9 @@ class EndpointTarget:
             labels.extend(outcome.labels)
             scores.extend(outcome.scores)
         failed = sum(count for kind, count in self.outcomes.items() if kind != "ok")
+        if failed:
+            log.warning("%s %s: %d of %d requests failed; first: %s", self.method, self.url, failed, len(outcomes),
+                        self.first_error)  # fmt: skip
         if failed / max(len(outcomes), 1) > self.spec.max_error_rate:
             counts = ", ".join(f"{kind} {count}" for kind, count in sorted(self.outcomes.items()))
             raise TargetError(

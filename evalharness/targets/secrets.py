@@ -6,8 +6,10 @@ at run time, and every expanded value is remembered so reports can redact it.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from typing import Any
 
 from evalharness.errors import TargetError
 
@@ -36,3 +38,29 @@ def redact(text: str) -> str:
     for value in sorted(_SEEN, key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return text
+
+
+_previous_factory: Any = None
+
+
+def install_log_redaction() -> None:
+    """Redact secrets from every log record made from now on, by any logger (once per process).
+
+    The record's message is merged with its arguments and redacted when it was created, so every
+    handler (pytest's captured logs, ``--log-file``, live logging) sees only the redacted text.
+    """
+    global _previous_factory
+    if _previous_factory is not None:
+        return
+    _previous_factory = logging.getLogRecordFactory()
+
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record: logging.LogRecord = _previous_factory(*args, **kwargs)
+        if _SEEN:
+            message = record.getMessage()
+            redacted = redact(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return record
+
+    logging.setLogRecordFactory(redacting_factory)

@@ -103,7 +103,8 @@ def test_kserve_target_scores_an_mlserver_model_as_sklearn_does(
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     url, truth = mlserver
-    (tmp_path / "suite.yaml").write_text(textwrap.dedent(f"""
+    (tmp_path / "suite.yaml").write_text(
+        textwrap.dedent(f"""
         schema: 1
         name: mlserver-tiny
         target:
@@ -118,7 +119,8 @@ def test_kserve_target_scores_an_mlserver_model_as_sklearn_does(
         metrics:
           accuracy: {{min: 0.5}}
           auc: {{min: 0.5}}
-    """))
+    """)
+    )
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--evalharness", "suite.yaml",
                "--evalharness-report-dir=reports"]  # fmt: skip
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
