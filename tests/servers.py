@@ -71,6 +71,17 @@ def _app(state: ServerState) -> Any:
         label, score = answer(row)
         return web.json_response({"output": {"label": label, "probability": score}})
 
+    async def dropping(request: web.Request) -> web.Response:
+        """Drops the connection without an answer on each row's first attempt (and always for row_id 'never')."""
+        row = await request.json()
+        state.attempts[f"drop:{row['row_id']}"] += 1
+        if state.attempts[f"drop:{row['row_id']}"] == 1 or row["row_id"] == "never":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=200)
+        label, score = answer(row)
+        return web.json_response({"output": {"label": label, "probability": score}})
+
     async def broken(request: web.Request) -> web.Response:
         state.requests["broken"] += 1
         return web.Response(status=500, text="internal error")
@@ -145,8 +156,9 @@ def _app(state: ServerState) -> Any:
     app.router.add_get("/v2/health/ready", v2_ready)
     app.router.add_get("/v2/models/{model}/ready", v2_model_ready)
     app.router.add_post("/v2/models/{model}/infer", v2_infer)
-    for path, handler in {"/predict": predict, "/batch": batch, "/flaky": flaky, "/broken": broken,
-                          "/malformed": malformed, "/slow": slow, "/secured": secured}.items():  # fmt: skip
+    routes = {"/predict": predict, "/batch": batch, "/flaky": flaky, "/broken": broken, "/malformed": malformed,
+              "/slow": slow, "/secured": secured, "/drop": dropping}  # fmt: skip
+    for path, handler in routes.items():
         app.router.add_post(path, handler)
     return app
 

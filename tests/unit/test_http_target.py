@@ -76,6 +76,17 @@ def test_failures_are_counted_and_fail_the_suite(server, route, options, outcome
         _target(f"{url}/{route}", **options).predict(two_feature_frame(rows=10))
 
 
+def test_dropped_connections_are_retried_then_counted(server) -> None:  # type: ignore[no-untyped-def]
+    url, state = server
+    frame = two_feature_frame(rows=12)
+    target = _target(f"{url}/drop", retries=2)
+    assert target.predict(frame).label.tolist() == [answer(r)[0] for r in frame.to_dict(orient="records")]
+    assert {state.attempts[f"drop:{row_id}"] for row_id in frame["row_id"]} == {2}
+    never = frame.head(3).assign(row_id=["never", "r1", "r2"])
+    with pytest.raises(TargetError, match="1 of 3 requests failed \\(http_error 1, ok 2\\).*ServerDisconnected"):
+        _target(f"{url}/drop", retries=1).predict(never)
+
+
 def test_retries_are_bounded(server) -> None:  # type: ignore[no-untyped-def]
     url, state = server
     before = state.requests["broken"]
