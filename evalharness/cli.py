@@ -81,7 +81,10 @@ def _cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
         print(error, file=sys.stderr)
         return EXIT_USAGE
     loaders = [partial(load_served_model, path, name) for name, path in wanted]
-    settings = ServeSettings(token_delay_s=args.token_delay_ms / 1000, load_delay_s=args.load_delay_s)
+    settings = ServeSettings(
+        token_delay_s=args.token_delay_ms / 1000, load_delay_s=args.load_delay_s,
+        service_time_s=args.service_time_ms / 1000, stall_every_s=args.stall_every_s, stall_s=args.stall_ms / 1000,
+    )  # fmt: skip
     try:
         return asyncio.run(serve(ServerState(loaders, settings), args.host, args.port))
     except OSError as error:
@@ -117,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
     serve.add_argument("--token-delay-ms", type=float, default=0.0, help="gap between streamed tokens")
     serve.add_argument("--load-delay-s", type=float, default=0.0, help="extra model loading time (cold starts)")
+    serve.add_argument("--service-time-ms", type=float, default=0.0, help="added to every inference request")
+    serve.add_argument("--stall-every-s", type=float, default=2.0, help="with --stall-ms: how often to freeze")
+    serve.add_argument("--stall-ms", type=float, default=0.0, help="freeze the whole server this long (0: never)")
     serve.set_defaults(handler=_cmd_serve)
     return parser
 

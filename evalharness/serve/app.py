@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
@@ -32,9 +33,25 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return web.json_response(body, status=error.status)
 
 
+@web.middleware
+async def service_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every inference request (POST) takes at least ``--service-time-ms`` longer."""
+    delay = request.app[STATE_KEY].settings.service_time_s
+    if delay and request.method == "POST":
+        await asyncio.sleep(delay)
+    return await handler(request)
+
+
+async def _stall_forever(every_s: float, stall_s: float) -> None:
+    """Freeze the event loop for ``stall_s`` every ``every_s``: nothing is accepted or answered meanwhile."""
+    while True:
+        await asyncio.sleep(max(every_s - stall_s, 0.0))
+        time.sleep(stall_s)  # blocking on purpose: a stop-the-world pause
+
+
 def build_app(state: ServerState) -> web.Application:
     """Every route of the reference server over ``state``."""
-    app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024**2)
+    app = web.Application(middlewares=[errors_as_json, service_time], client_max_size=64 * 1024**2)
     app[STATE_KEY] = state
     generic.add_routes(app)
     v2.add_routes(app)
@@ -55,6 +72,10 @@ async def serve(state: ServerState, host: str, port: int, out: TextIO = sys.stdo
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await loop.run_in_executor(None, state.load)
+    settings = state.settings
+    stalls = (
+        asyncio.ensure_future(_stall_forever(settings.stall_every_s, settings.stall_s)) if settings.stall_s else None
+    )
     if state.load_error is not None:
         print(f"evalharness serve: cannot load the models: {state.load_error}", file=sys.stderr, flush=True)
         await runner.cleanup()
@@ -62,5 +83,7 @@ async def serve(state: ServerState, host: str, port: int, out: TextIO = sys.stdo
     print(f"evalharness serve: ready in {state.ready_after_s:.2f} s; models: {', '.join(state.models)}",
           file=out, flush=True)  # fmt: skip
     await stop.wait()
+    if stalls is not None:
+        stalls.cancel()
     await runner.cleanup()
     return 0

@@ -25,6 +25,9 @@ class ServeSettings:
 
     token_delay_s: float = 0.0
     load_delay_s: float = 0.0
+    service_time_s: float = 0.0  # added to every inference request (a known service time)
+    stall_every_s: float = 0.0  # freeze the whole server this often (0: never) ...
+    stall_s: float = 0.0  # ... for this long: a real stop-the-world pause, like a GC or a page-in
 
 
 @dataclass
