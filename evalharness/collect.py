@@ -33,6 +33,25 @@ class SuiteFile(pytest.File):
             yield item
         if state.run_for(self.path).cases():
             yield CaseGroup.from_parent(self, name="cases")
+        if suite.spec.load is not None and suite.spec.load.gates.declared():
+            yield LoadGroup.from_parent(self, name="load")
+
+
+LOAD_GROUP = "evalharness:load"
+"""Every suite's load items share one xdist group: load runs never overlap each other."""
+
+
+class LoadGroup(pytest.Collector):
+    """The suite's load gates: ``suite.yaml::load::<gate>``."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        """One :class:`LoadItem` per declared load gate, in the order the suite writes them."""
+        assert self.path is not None
+        run = self.config.stash[STATE_KEY].run_for(self.path)
+        for name in run.spec.load.gates.declared():
+            item = LoadItem.from_parent(self, name=name, gate=name)
+            item.add_marker(pytest.mark.xdist_group(LOAD_GROUP))
+            yield item
 
 
 class CaseGroup(pytest.Collector):
@@ -66,16 +85,22 @@ class GateItem(pytest.Item):
         try:
             self.gate_record = self.evaluate(run)
         except EvalHarnessError as error:
-            self.gate_record = run.error_gate(self.gate, self.nodeid, error)
+            self.gate_record = self.error_record(run, error)
             raise
         finally:
             self.suite_payload = run.record().model_dump(mode="json", exclude={"gates"})
         if self.gate_record.status == "failed":
             raise GateFailed(format_gate_failure(self.gate_record))
+        if self.gate_record.status == "error":  # e.g. an invalid load run: never a pass
+            raise GateFailed(f"gate {self.gate_record.name} could not be evaluated: {self.gate_record.message}")
 
     def evaluate(self, run: Any) -> Any:
         """This item's record: a gate of the suite."""
         return run.evaluate_gate(self.gate, self.nodeid)
+
+    def error_record(self, run: Any, error: EvalHarnessError) -> Any:
+        """The record of this gate when it could not be evaluated."""
+        return run.error_gate(self.gate, self.nodeid, error)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """Our own message for gate failures and user errors; a traceback only for bugs."""
@@ -112,3 +137,25 @@ class CaseItem(GateItem):
         names = [case.name for case in suite.spec.declared_metrics()["consistency"].cases]
         line = suite.document.position(("metrics", "consistency", "cases", names.index(self.gate)))[0]
         return self.path, line - 1, f"{suite.spec.name}::cases::{self.gate}"
+
+
+class LoadItem(GateItem):
+    """One load gate; the suite's load run happens on the first of them."""
+
+    def evaluate(self, run: Any) -> Any:
+        """This item's record: the load gate's verdict."""
+        return run.load().gate(self.gate, self.nodeid)
+
+    def error_record(self, run: Any, error: EvalHarnessError) -> Any:
+        """The record of a load gate whose run failed."""
+        from evalharness.record import GateRecord
+
+        options = run.spec.load.gates.declared()[self.gate]
+        return GateRecord(name=f"load::{self.gate}", nodeid=self.nodeid, metric=self.gate, status="error",
+                          min=options.min, max=options.max, message=str(error))  # fmt: skip
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        """Where the gate is written in the suite's load section."""
+        suite = self.config.stash[STATE_KEY].suites[self.path.resolve()]
+        line = suite.document.position(("load", "gates", self.gate), key=True)[0]
+        return self.path, line - 1, f"{suite.spec.name}::load::{self.gate}"

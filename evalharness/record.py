@@ -75,6 +75,7 @@ class SuiteRecord(_Record):
     failing_rows: list[dict[str, Any]] = Field(default_factory=list)
     failing_rows_total: int = 0
     error: str | None = None
+    load: dict[str, Any] | None = None
     gates: list[GateRecord] = Field(default_factory=list)
 
 

@@ -50,6 +50,8 @@ class SuiteRun:
         self._target: Target | None = None
         self.progress: Any = None  # a text sink for endpoint progress bars, set by the pytest plugin
         self.target_info: dict[str, Any] = _declared_target(suite)
+        self.server: Any = None  # the suite's server (evalharness.load.server.ManagedServer) once started
+        self._load: Any = None
 
     @property
     def spec(self) -> Any:
@@ -139,8 +141,29 @@ class SuiteRun:
             columns = input_columns(self.suite, self.frame())
             context = TargetContext(self.suite.base_dir, dataset.id, columns, self.cache_dir, self.resume,
                                     self.progress, self.suite.display_name)  # fmt: skip
-            self._target = create_target(self.spec.target, context)
+            self._target = create_target(self._target_spec(), context)
         return self._target
+
+    def _target_spec(self) -> Any:
+        """The target spec, with ``{port}`` filled in once the suite's server is up."""
+        spec = self.spec.target
+        if self.spec.server is None:
+            return spec
+        if self.server is None:
+            from evalharness.load.server import ManagedServer
+
+            self.server = ManagedServer.start(self.spec.server)
+        port = str(self.server.port)
+        updates = {key: getattr(spec, key).replace("{port}", port) for key in ("url", "base_url") if hasattr(spec, key)}
+        return spec.model_copy(update=updates)
+
+    def load(self) -> Any:
+        """The suite's load run (:class:`evalharness.load.run.LoadRun`), created on first use."""
+        if self._load is None:
+            from evalharness.load.run import LoadRun
+
+            self._load = LoadRun(self)
+        return self._load
 
     def predict_frame(self, frame: pd.DataFrame) -> TargetOutput:
         """The target's answers for ``frame`` (the dataset, or a perturbed copy of its inputs)."""
@@ -155,6 +178,9 @@ class SuiteRun:
         if self._target is not None:
             self._target.close()
             self._target = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
 
     def metric_value(self, name: str) -> MetricValue:
         """The named metric over this suite's predictions (computed once)."""
@@ -261,11 +287,18 @@ class SuiteRun:
             },
             target=self.target_info,
             error=str(self._error) if self._error else None,
+            load=self._load_facts(),
         )
         if self._predictions is not None:
             record.dataset["rows"] = len(self._predictions)
             record = record.model_copy(update=self._prediction_facts)
         return record
+
+    def _load_facts(self) -> dict[str, Any] | None:
+        """The load run's result, once it ran (its values are plain JSON)."""
+        if self._load is None or self._load._result is None:
+            return None
+        return {key: value for key, value in self._load._result.items() if key != "values"}
 
     @cached_property
     def _prediction_facts(self) -> dict[str, Any]:

@@ -77,7 +77,10 @@ class EvalSession:
 
     def ordered_gates(self, display_path: str) -> list[GateRecord]:
         """The gates reported for a suite, in the order the suite declares its metrics."""
-        order = next((s.metric_order for s in self.suites.values() if s.display_name == display_path), [])
+        suite = next((s for s in self.suites.values() if s.display_name == display_path), None)
+        order = [] if suite is None else list(suite.metric_order)
+        if suite is not None and suite.spec.load is not None:
+            order += [f"load::{name}" for name in suite.spec.load.gates.declared()]
         rank = {name: index for index, name in enumerate(order)}
         return sorted(self.gate_records.get(display_path, []), key=lambda g: (rank.get(g.name, len(rank)), g.nodeid))
 

@@ -36,7 +36,8 @@ def answer(row: dict[str, Any]) -> tuple[int, float]:
 class ServerState:
     """What the server saw: requests per route, attempts per row, the most requests in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, service_s: float = 0.0, stall_every_s: float = 2.0, stall_s: float = 0.0) -> None:
+        self.service_s, self.stall_every_s, self.stall_s = service_s, stall_every_s, stall_s
         self.requests: Counter[str] = Counter()
         self.attempts: Counter[str] = Counter()
         self.in_flight = 0
@@ -146,10 +147,34 @@ def _app(state: ServerState) -> Any:
         await reply.write_eof()
         return reply
 
+    async def ping(request: web.Request) -> web.Response:
+        """A fixed service time, exact to a few µs: sleep most of it, spin the rest (one request at a time)."""
+        if state.service_s:
+            deadline = time.perf_counter() + state.service_s
+            await asyncio.sleep(max(state.service_s - 0.002, 0.0))
+            while time.perf_counter() < deadline:
+                pass
+        return web.json_response({"ok": True})
+
+    async def stall_forever(app: web.Application) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(state.stall_every_s - state.stall_s)
+                time.sleep(state.stall_s)  # a stop-the-world freeze of the whole server
+
+        if state.stall_s:
+            task = asyncio.ensure_future(loop())
+            yield
+            task.cancel()
+        else:
+            yield
+
     async def stats(request: web.Request) -> web.Response:
         return web.json_response({"requests": dict(state.requests), "max_in_flight": state.max_in_flight})
 
     app = web.Application()
+    app.cleanup_ctx.append(stall_forever)
+    app.router.add_post("/ping", ping)
     app.router.add_get("/stats", stats)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", chat)
@@ -185,12 +210,12 @@ def loopback_server() -> Iterator[tuple[str, ServerState]]:
         loop.close()
 
 
-def serve_until_stopped() -> None:
+def serve_until_stopped(state: ServerState) -> None:
     """Run the routes in this process on a free 127.0.0.1 port; print the base URL, serve until killed."""
     from aiohttp import web
 
     async def start() -> None:
-        runner = web.AppRunner(_app(ServerState()))
+        runner = web.AppRunner(_app(state), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -244,11 +269,13 @@ def serve_process(*arguments: str, wait_ready: bool = True) -> Iterator[tuple[st
 
 
 @contextmanager
-def fault_server_process() -> Iterator[str]:
-    """These routes in their own process (``python -m tests.servers``); yields the base URL, stops it by pid."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
-    )
+def fault_server_process(*arguments: str) -> Iterator[str]:
+    """These routes in their own process (``python -m tests.servers``); yields the base URL, stops it by pid.
+
+    ``--service-ms`` sets /ping's service time; ``--stall-ms`` (with ``--stall-every-s``) freezes the server.
+    """
+    command = [sys.executable, "-m", "tests.servers", *arguments]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         yield _read_line(process, "http://", 60)
     finally:
@@ -256,4 +283,11 @@ def fault_server_process() -> Iterator[str]:
 
 
 if __name__ == "__main__":
-    serve_until_stopped()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="fault-injecting test server on 127.0.0.1 (prints its URL)")
+    parser.add_argument("--service-ms", type=float, default=0.0, help="service time of POST /ping")
+    parser.add_argument("--stall-ms", type=float, default=0.0, help="freeze the server this long ...")
+    parser.add_argument("--stall-every-s", type=float, default=2.0, help="... this often")
+    options = parser.parse_args()
+    serve_until_stopped(ServerState(options.service_ms / 1000, options.stall_every_s, options.stall_ms / 1000))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveInt, create_model, field_validator, model_validator
+from pydantic import Field, PositiveInt, ValidationInfo, create_model, field_validator, model_validator
 
 from evalharness.suite.fields import ClosedModel, GateOn, GateOptions
+from evalharness.suite.load_schema import LoadSpec, ServerSpec
 
 SCHEMA_VERSION = 1
 
@@ -241,15 +242,17 @@ def suite_model() -> type[ClosedModel]:
         seed: int = 0
         target: TargetSpec
         dataset: DatasetSpec
-        metrics: metrics_model()  # type: ignore[valid-type]
+        server: ServerSpec | None = Field(None, description="a server the harness starts and stops")
+        load: LoadSpec | None = Field(None, description="load and latency run (Locust, in a child process)")
+        metrics: metrics_model() = Field(default_factory=metrics_model(), validate_default=True)  # type: ignore[valid-type]
         statistics: StatisticsSpec = StatisticsSpec()
         report: ReportSpec = ReportSpec()
 
         @field_validator("metrics")
         @classmethod
-        def _at_least_one(cls, value: ClosedModel) -> ClosedModel:
-            if not value.model_dump(exclude_none=True):
-                raise ValueError("declare at least one metric, e.g. accuracy: {min: 0.92}")
+        def _at_least_one(cls, value: ClosedModel, info: ValidationInfo) -> ClosedModel:
+            if not value.model_dump(exclude_none=True) and info.data.get("load") is None:
+                raise ValueError("declare at least one metric, e.g. accuracy: {min: 0.92} (or a load section)")
             return value
 
         def declared_metrics(self) -> dict[str, GateOptions]:

@@ -125,7 +125,9 @@ def test_missing_files_are_named_with_the_resolved_path(suite_path: Path) -> Non
 
 def test_a_suite_must_declare_a_metric(suite_path: Path) -> None:
     errors = _errors(suite_path, _suite_text("{}").replace("metrics:\n  {}", "metrics: {}"))
-    assert errors == [f"{suite_path}:5:10: metrics: declare at least one metric, e.g. accuracy: {{min: 0.92}}"]
+    assert errors == [
+        f"{suite_path}:5:10: metrics: declare at least one metric, e.g. accuracy: {{min: 0.92}} (or a load section)"
+    ]
 
 
 def test_folders_expand_to_their_suites(tmp_path: Path) -> None:

@@ -1,0 +1,104 @@
+"""Run Locust in a child process with a plan, sample resources beside it, and merge what it measured.
+
+The pytest process never imports locust or gevent: Locust runs as ``python -m locust`` with the
+plan in a private folder, each of its processes writes its own histograms, and this side merges
+them exactly with HdrHistogram.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from evalharness.errors import EvalHarnessError
+from evalharness.load.recorder import Recorder
+from evalharness.targets.secrets import redact
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+EXTRA_WAIT_S = 60.0
+
+
+def locust_command(plan: dict[str, Any]) -> list[str]:
+    """``python -m locust`` headless, with one user per process (open loop) or N users (closed)."""
+    users = plan["processes"] if plan["model"] == "open" else plan["users"]
+    run_time = math.ceil(plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + 1)
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users", str(users),
+        "--spawn-rate", str(max(users, 1)), "--run-time", f"{run_time}s", "--host", plan["host"],
+        "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "1",
+    ]  # fmt: skip
+    if plan["processes"] > 1:
+        command += ["--processes", str(plan["processes"])]
+    return [*command, "LoadUser"]
+
+
+def _start_sampler(folder: Path, interval: float, pids: dict[str, int]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "evalharness.load.sampler", "--out", str(folder / "resources.json"),
+               "--interval", str(interval), *[f"--pid={name}={pid}" for name, pid in pids.items()]]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes], group: bool = False) -> None:
+    """SIGTERM (the process group when ``group``), SIGKILL after 10 s."""
+    if process.poll() is not None:
+        return
+    kill = (lambda sig: os.killpg(process.pid, sig)) if group else process.send_signal
+    kill(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        kill(signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float) -> dict[str, Any]:
+    """Run Locust with ``plan`` (its ``out_dir`` is filled in here); the merged record and resources."""
+    folder = Path(tempfile.mkdtemp(prefix="evalharness-load-"))  # private (0700): the plan holds secrets
+    try:
+        plan = {**plan, "out_dir": str(folder)}
+        (folder / "plan.json").write_text(json.dumps(plan))
+        env = {**os.environ, "EVALHARNESS_LOAD_PLAN": str(folder / "plan.json"), "PYTHONUNBUFFERED": "1"}
+        log = (folder / "locust.log").open("wb")
+        locust = subprocess.Popen(locust_command(plan), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # fmt: skip
+        sampler = _start_sampler(folder, interval, {**sample_pids, "generator": locust.pid})
+        limit = plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + EXTRA_WAIT_S
+        try:
+            locust.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            _stop(locust, group=True)
+            _stop(sampler)
+            log.close()
+        return _collect(folder, plan, locust.returncode)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _collect(folder: Path, plan: dict[str, Any], exit_code: int | None) -> dict[str, Any]:
+    parts = [json.loads(path.read_text()) for path in sorted(folder.glob("worker-*.json"))]
+    if len(parts) < plan["processes"]:
+        log = redact((folder / "locust.log").read_text(errors="replace")[-2000:])
+        raise EvalHarnessError(
+            f"the load generator wrote {len(parts)} of {plan['processes']} results (locust exit {exit_code}); "
+            f"its log ends:\n{log}"
+        )
+    resources_path = folder / "resources.json"
+    resources = json.loads(resources_path.read_text()) if resources_path.is_file() else {}
+    return {"recorder": Recorder.merged(parts), "workers": [_worker_facts(part) for part in parts],
+            "resources": resources}  # fmt: skip
+
+
+def _worker_facts(part: dict[str, Any]) -> dict[str, Any]:
+    wall = max(float(part["wall_s"]), 1e-9)
+    return {"worker_index": part["worker_index"], "pid": part["pid"], "wall_s": round(wall, 3),
+            "cpu_s": round(part["cpu_s"], 3), "cpu_share": round(part["cpu_s"] / wall, 4)}  # fmt: skip

@@ -1,0 +1,246 @@
+"""The Locust side of a load run. Locust imports this file in its own process (never in pytest's).
+
+The plan (``EVALHARNESS_LOAD_PLAN``, a JSON file the harness wrote) says what to send and how:
+
+- open loop: one user per process walks a seeded arrival schedule (constant or Poisson) and sends
+  each request in its own greenlet at its scheduled time; latency is timed from the *scheduled*
+  send, so a server stall shows up in every request that waited for it (no coordinated omission);
+- closed loop: N users, each sending its next request when the previous one answered.
+
+Each process writes its histograms and counters to ``worker-<index>.json`` in the plan's output
+folder when its work is done (or when Locust stops it); the harness merges them exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.pool import Group
+from geventhttpclient import HTTPClient
+from locust import User, constant, events, task
+
+from evalharness.load.recorder import Recorder
+
+PLAN: dict[str, Any] = json.loads(Path(os.environ["EVALHARNESS_LOAD_PLAN"]).read_text())
+REQUESTS: list[dict[str, Any]] = PLAN["requests"]
+RECORDER = Recorder()
+STATE: dict[str, Any] = {"start": None, "written": False, "cpu0": None}
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _start() -> float:
+    """This process's time zero (its first send), shared by all its users."""
+    if STATE["start"] is None:
+        STATE["start"], STATE["cpu0"] = time.perf_counter(), _cpu_seconds()
+    return float(STATE["start"])
+
+
+def _window(sent_at: float) -> str:
+    """warmup, measured, or after (sent after the measured window: not counted)."""
+    offset = sent_at - _start()
+    if offset < PLAN["warmup_s"]:
+        return "warmup"
+    return "measured" if offset < PLAN["warmup_s"] + PLAN["duration_s"] else "after"
+
+
+def _worker_index(environment: Any) -> int:
+    return int(getattr(environment.runner, "worker_index", 0) or 0)
+
+
+def _write(environment: Any) -> None:
+    """Write this process's record once."""
+    if STATE["written"] or STATE["start"] is None:
+        return
+    STATE["written"] = True
+    wall = time.perf_counter() - STATE["start"]
+    record = RECORDER.to_json()
+    record.update(worker_index=_worker_index(environment), pid=os.getpid(), wall_s=wall,
+                  cpu_s=_cpu_seconds() - STATE["cpu0"])  # fmt: skip
+    out = Path(PLAN["out_dir"]) / f"worker-{record['worker_index']}-{os.getpid()}.json"
+    partial = out.with_suffix(".partial")
+    partial.write_text(json.dumps(record))
+    partial.replace(out)
+
+
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]
+def _on_stop(environment: Any, **_: Any) -> None:
+    _write(environment)
+
+
+def _read_stream(response: Any) -> list[float]:
+    """Server-sent events: when each content delta arrived."""
+    arrivals: list[float] = []
+    while True:
+        line = response.readline(b"\n")
+        if not line:
+            return arrivals
+        line = line.strip()
+        if not line.startswith(b"data:") or line == b"data: [DONE]":
+            continue
+        choices = json.loads(line[5:]).get("choices") or [{}]
+        choice = choices[0]
+        if (choice.get("delta") or {}).get("content") or choice.get("text"):
+            arrivals.append(time.perf_counter())
+
+
+_CLIENT: dict[str, Any] = {}
+
+
+def http_client() -> Any:
+    """This process's connection pool (geventhttpclient, the client under Locust's FastHttpUser)."""
+    if "client" not in _CLIENT:
+        _CLIENT["client"] = HTTPClient.from_url(
+            PLAN["host"], concurrency=PLAN["connections"], connection_timeout=PLAN["timeout_s"],
+            network_timeout=PLAN["timeout_s"],
+        )  # fmt: skip
+    return _CLIENT["client"]
+
+
+def _exchange(request: dict[str, Any]) -> tuple[str, list[float]]:
+    """One request; its outcome kind and, for a stream, the token arrival times."""
+    try:
+        response = http_client().request(request["method"], request["path"], request["body"], request["headers"])
+        if response.status_code >= 400:
+            response.read()
+            return "http_error", []
+        if request["stream"]:
+            return "ok", _read_stream(response)
+        json.loads(response.read() or b"")
+        return "ok", []
+    except (ValueError, UnicodeDecodeError):
+        return "parse_error", []
+    except Exception as error:  # socket errors and timeouts of any kind
+        timed_out = "timeout" in type(error).__name__.lower() or "timed out" in str(error)
+        return ("timeout" if timed_out else "http_error"), []
+
+
+def send(request: dict[str, Any], scheduled: float) -> None:
+    """Send one request and record it in its window: latency from ``scheduled``, service from the send."""
+    sent = time.perf_counter()
+    window = _window(scheduled)
+    kind, arrivals = _exchange(request)
+    done = time.perf_counter()
+    latency_us = (done - scheduled) * 1e6
+    if window == "after":
+        return
+    if window == "warmup":
+        RECORDER.counts["warmup_requests"] += 1
+        RECORDER.record_us("warmup", latency_us)
+        return
+    RECORDER.outcome(int(scheduled - _start()), kind, latency_us)
+    if kind != "ok":
+        return
+    RECORDER.record_us("latency", latency_us)
+    RECORDER.record_us("service", (done - sent) * 1e6)
+    RECORDER.record_us("send_lag", (sent - scheduled) * 1e6)
+    _record_tokens(arrivals, sent, done, latency_us)
+
+
+def _record_tokens(arrivals: list[float], sent: float, done: float, latency_us: float) -> None:
+    """TTFT, ITL and TPOT as vLLM's benchmark defines them; and whether the request met the SLOs."""
+    slo = PLAN["slo"]
+    good = slo.get("latency_ms") is None or latency_us <= slo["latency_ms"] * 1000
+    if arrivals:
+        ttft_us = (arrivals[0] - sent) * 1e6
+        RECORDER.record_us("ttft", ttft_us)
+        for before, after in zip(arrivals, arrivals[1:]):
+            RECORDER.record_us("itl", (after - before) * 1e6)
+        RECORDER.counts["output_tokens"] += len(arrivals)
+        tpot_us = (done - arrivals[0]) * 1e6 / (len(arrivals) - 1) if len(arrivals) > 1 else None
+        if tpot_us is not None:
+            RECORDER.record_us("tpot", tpot_us)
+        good = good and (slo.get("ttft_ms") is None or ttft_us <= slo["ttft_ms"] * 1000)
+        good = good and (slo.get("tpot_ms") is None or tpot_us is None or tpot_us <= slo["tpot_ms"] * 1000)
+    RECORDER.counts["good"] += int(good)
+
+
+def arrival_offsets(index: int) -> list[float]:
+    """This process's share of the seeded schedule, in seconds from its start."""
+    import numpy as np
+
+    processes, rate, seed = PLAN["processes"], PLAN["rate"], PLAN["seed"]
+    horizon = PLAN["warmup_s"] + PLAN["duration_s"]
+    if PLAN["arrival"] == "constant":
+        return [float(x) for x in np.arange(index / rate, horizon, processes / rate)]
+    rng = np.random.default_rng([seed, index])
+    expected = int(horizon * rate / processes * 1.2) + 100
+    offsets = np.cumsum(rng.exponential(processes / rate, size=expected))
+    return [float(x) for x in offsets[offsets < horizon]]
+
+
+class LoadUser(User):
+    """The HTTP user: walks the open-loop schedule, or loops closed; requests come from the plan.
+
+    Requests go through one geventhttpclient pool per process without Locust's per-request event
+    bookkeeping: the HdrHistograms here are the record, and the generator stays lean.
+    """
+
+    host = PLAN["host"]
+    wait_time = constant(PLAN["think_time_s"])
+
+    @task
+    def work(self) -> None:
+        """One closed-loop request, or the whole open-loop schedule."""
+        if PLAN["model"] == "open":
+            self._open_loop()
+        else:
+            self._closed_loop_request()
+
+    def _closed_loop_request(self) -> None:
+        start = _start()
+        if time.perf_counter() - start >= PLAN["warmup_s"] + PLAN["duration_s"]:
+            gevent.sleep(0.05)
+            return
+        count = RECORDER.counts["sequence"]
+        RECORDER.counts["sequence"] += 1
+        request = REQUESTS[(count * PLAN["processes"] + _worker_index(self.environment)) % len(REQUESTS)]
+        send(request, time.perf_counter())
+
+    def _open_loop(self) -> None:
+        if STATE.get("schedule_started"):  # one schedule per process, even if Locust calls the task again
+            gevent.sleep(3600)
+            return
+        STATE["schedule_started"] = True
+        index = _worker_index(self.environment)
+        offsets = arrival_offsets(index)
+        start, group = _start(), Group()
+        horizon = PLAN["warmup_s"] + PLAN["duration_s"]
+        for position, offset in enumerate(offsets):
+            due = start + offset
+            delay = due - time.perf_counter()
+            if delay > 0:
+                gevent.sleep(delay)
+            measured = PLAN["warmup_s"] <= offset < horizon
+            RECORDER.counts["scheduled"] += int(measured)
+            if len(group) >= PLAN["max_in_flight"]:
+                RECORDER.counts["dropped"] += int(measured)
+                continue
+            RECORDER.counts["late"] += int(measured and time.perf_counter() - due > PLAN["late_ms"] / 1000)
+            request = REQUESTS[(position * PLAN["processes"] + index) % len(REQUESTS)]
+            group.spawn(send, request, due)
+        group.join(timeout=PLAN["drain_s"])
+        RECORDER.counts["unfinished"] += len(group)
+        group.kill(block=False)
+        _write(self.environment)
+        gevent.sleep(3600)  # Locust's run time ends this user
+
+
+class EngineUser(User):
+    """A local engine (ONNX Runtime or torch) driven in this process: one row per call."""
+
+    wait_time = constant(PLAN["think_time_s"])
+
+    @task
+    def work(self) -> None:
+        """Placeholder until local engines are driven here (the harness refuses them for now)."""
+        raise RuntimeError("local engines are not driven by the load runner yet")

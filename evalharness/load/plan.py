@@ -1,0 +1,69 @@
+"""The plan a load run hands to Locust: what to send (built here, from the suite's target) and how.
+
+Request bodies are rendered by the target itself from a seeded sample of the dataset's rows, so
+a load run sends exactly what the evaluation sends. The plan holds expanded secrets (headers), so
+it is written only into a private temporary folder and deleted after the run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalharness.errors import EvalHarnessError
+from evalharness.suite.load_schema import LoadSpec
+
+DRAIN_CAP_S = 5.0
+
+
+def request_mix(target: Any, frame: pd.DataFrame, rows: int, seed: int) -> list[dict[str, Any]]:
+    """One request per row (or per ``batch_size`` rows) drawn from ``frame`` with a seeded generator."""
+    if not hasattr(target, "_payload"):
+        raise EvalHarnessError(
+            f"load runs drive endpoint targets (http, kserve, openai); target kind '{target.kind}' is a local "
+            "engine: serve it (evalharness serve) and point an http target at it"
+        )
+    fields = [column for column in (target.fields or list(frame.columns)) if column in frame.columns]
+    chosen = np.random.default_rng(seed).permutation(len(frame))[: min(rows, len(frame))]
+    records = frame.iloc[chosen][fields].astype(object).where(frame.notna(), None).to_dict(orient="records")
+    size = int(getattr(target.spec, "batch_size", 1))
+    headers = {"Content-Type": "application/json", **target.headers}
+    stream = bool(getattr(target.spec, "stream", False))
+    return [
+        {"method": target.method, "url": target.url, "headers": headers, "stream": stream, "name": target.kind,
+         "body": json.dumps(target._payload(records[start : start + size]))}
+        for start in range(0, len(records), size)
+    ]  # fmt: skip
+
+
+def build_plan(spec: LoadSpec, requests: list[dict[str, Any]], out_dir: Path, seed: int) -> dict[str, Any]:
+    """Everything the Locust process needs, as plain JSON."""
+    if not requests:
+        raise EvalHarnessError("the load run has no requests: the dataset has no rows")
+    host = "/".join(requests[0]["url"].split("/", 3)[:3])
+    for request in requests:
+        request["path"] = request["url"][len(host) :] or "/"
+    return {
+        "host": host,
+        "requests": requests,
+        "model": spec.model,
+        "rate": spec.rate,
+        "arrival": spec.arrival,
+        "users": spec.users,
+        "think_time_s": spec.think_time_s,
+        "duration_s": spec.duration_s,
+        "warmup_s": spec.warmup_s,
+        "processes": spec.processes,
+        "max_in_flight": spec.max_in_flight,
+        "connections": min(spec.max_in_flight, 1000) if spec.model == "open" else spec.users,
+        "timeout_s": spec.timeout_s,
+        "late_ms": spec.late_ms,
+        "drain_s": min(spec.timeout_s, DRAIN_CAP_S),
+        "seed": seed,
+        "slo": spec.slo.model_dump(),
+        "out_dir": str(out_dir),
+    }

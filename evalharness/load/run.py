@@ -1,0 +1,110 @@
+"""A suite's load run, done once per process on the first ``load::`` item, and its gates."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from evalharness.errors import EvalHarnessError
+from evalharness.gates import judge
+from evalharness.metrics.base import MetricValue
+from evalharness.record import GateRecord, GateStatus
+
+if TYPE_CHECKING:
+    from evalharness.runner import SuiteRun
+
+COLD_START_GATES = frozenset({"cold_start_s", "cold_start_max_s", "cold_path_p50_ms"})
+TOKEN_GATES = frozenset({"ttft_p95_ms", "tpot_ms", "itl_p95_ms", "output_tokens_per_s"})
+
+
+class LoadRun:
+    """Cold starts (when the suite has a server), then the Locust run; the result is kept."""
+
+    def __init__(self, suite_run: SuiteRun) -> None:
+        self.suite_run = suite_run
+        self.spec = suite_run.spec.load
+        self._result: dict[str, Any] | None = None
+        self._error: EvalHarnessError | None = None
+
+    def result(self) -> dict[str, Any]:
+        """The load result (computed on first use; a failure is remembered)."""
+        if self._error is not None:
+            raise self._error
+        if self._result is None:
+            try:
+                self._result = self._run()
+            except EvalHarnessError as error:
+                self._error = error
+                raise
+        return self._result
+
+    def _run(self) -> dict[str, Any]:
+        from evalharness._optional import is_installed
+        from evalharness.errors import MissingDependencyError
+
+        for module in ("locust", "hdrh", "psutil"):  # checked without importing: locust must stay out of pytest
+            if not is_installed(module):
+                raise MissingDependencyError(module, "load", "load runs (load: section)")
+        from evalharness.load.driver import run_plan
+        from evalharness.load.plan import build_plan, request_mix
+        from evalharness.load.summary import gate_values, summarise
+
+        run, spec = self.suite_run, self.spec
+        requests = request_mix(run.target(), run.frame(), spec.rows, run.spec.seed)
+        plan = build_plan(spec, requests, run.suite.base_dir, run.spec.seed)
+        cold = self._cold_starts(plan["requests"][0])
+        pid = run.server.pid if run.server is not None else spec.pid
+        started = time.perf_counter()
+        result = summarise(run_plan(plan, {"target": pid} if pid else {}, spec.sample_interval_s), plan, spec.gpus)
+        result["wall_s"] = round(time.perf_counter() - started, 3)
+        if cold is not None:
+            result["cold_start"] = cold
+            result["values"] = gate_values(result)
+        return result
+
+    def _cold_starts(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        from evalharness.load.server import cold_starts
+
+        server = self.suite_run.spec.server
+        if server is None:
+            return None
+        return cold_starts(server, self.spec.cold_start, request)
+
+    def _why_missing(self, name: str, result: dict[str, Any]) -> str:
+        if name == "qps_per_gpu":
+            return str(result["qps_per_gpu_reason"])
+        if name in COLD_START_GATES:
+            return "cold starts need a server: section (the command the harness spawns)"
+        if name in TOKEN_GATES:
+            return "token timings need a streaming openai target (stream: true)"
+        if name == "send_lag_p99_ms" or name == "rps_achieved_ratio":
+            return "send lag and achieved rate apply to open-loop runs (model: open)"
+        return "no request succeeded in the measured window"
+
+    def gate(self, name: str, nodeid: str) -> GateRecord:
+        """Judge one load gate; an invalid run or a value that does not apply is an error, never a pass."""
+        started = time.perf_counter()
+        options = self.spec.gates.declared()[name]
+        result = self.result()
+        value = result["values"].get(name)
+        base = {"name": f"load::{name}", "nodeid": nodeid, "metric": name, "min": options.min, "max": options.max,
+                "n": result["requests"]["sent"], "details": {"load": _headline(result)}}  # fmt: skip
+        if not result["valid"]:
+            reasons = "; ".join(result["invalid_reasons"])
+            return GateRecord(**base, status="error", value=value, message=f"the load run is invalid: {reasons}")
+        if value is None:
+            return GateRecord(**base, status="error", message=self._why_missing(name, result))
+        verdict = judge(name, MetricValue(float(value), base["n"], None, "load"), options, "estimate")
+        status: GateStatus = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
+        return GateRecord(**base, status=status, value=float(value), method="load", compared_value=verdict.compared,
+                          message=verdict.reason, duration_s=time.perf_counter() - started)  # fmt: skip
+
+
+def _headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers a failure message shows beside the gate."""
+    latency = result["latency_ms"] or {}
+    return {
+        "model": result["model"], "rate": result["rate"], "qps": result["qps"], "error_rate": result["error_rate"],
+        "p50_ms": latency.get("p50"), "p95_ms": latency.get("p95"), "p99_ms": latency.get("p99"),
+        "requests": result["requests"],
+    }  # fmt: skip

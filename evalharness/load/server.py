@@ -1,0 +1,173 @@
+"""Servers the harness starts itself: the suite's ``server`` for the run, and fresh ones for cold starts.
+
+A cold start is timed in phases from the spawn: the process started, its port accepting TCP
+connections, the liveness route answering 200, the readiness route answering 200, and the first
+valid answer to a real request; each phase is polled every ``poll_ms`` (20 ms or finer). The
+first requests after ready are the cold path. Every process is started in its own session and
+stopped by its pid (its process group), whatever happens.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evalharness.errors import EvalHarnessError
+from evalharness.suite.load_schema import ColdStartSpec, ServerSpec
+
+PHASES = ("process_started_s", "port_open_s", "healthy_s", "ready_s", "first_answer_s")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_argv(spec: ServerSpec, port: int) -> list[str]:
+    """The command with ``{port}`` filled in; ``evalharness`` runs as this Python's module."""
+    argv = [part.replace("{port}", str(port)) for part in spec.command]
+    if argv[0] == "evalharness":
+        argv = [sys.executable, "-m", "evalharness", *argv[1:]]
+    return argv
+
+
+def _status(port: int, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, bytes]:  # fmt: skip
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        reply = connection.getresponse()
+        return reply.status, reply.read()
+    finally:
+        connection.close()
+
+
+def _until(condition: Callable[[], bool], poll_s: float, deadline: float, process: subprocess.Popen[bytes]) -> float:
+    """Poll ``condition`` every ``poll_s`` until true; the time it became true."""
+    while True:
+        try:
+            if condition():
+                return time.perf_counter()
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise EvalHarnessError(f"the server exited with code {process.returncode} before it was ready")
+        if time.perf_counter() > deadline:
+            raise EvalHarnessError("the server did not become ready in time (server.startup_timeout_s)")
+        time.sleep(poll_s)
+
+
+@dataclass
+class ManagedServer:
+    """A server process started from a suite's ``server`` section."""
+
+    spec: ServerSpec
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, spec: ServerSpec) -> ManagedServer:
+        """Spawn it and wait until it is ready."""
+        server = cls(spec, spec.port or free_port())
+        server.process = subprocess.Popen(server_argv(spec, server.port), stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        deadline = time.perf_counter() + spec.startup_timeout_s
+        try:
+            _until(lambda: _status(server.port, "GET", spec.ready)[0] == 200, 0.01, deadline, server.process)
+        except EvalHarnessError:
+            server.stop()
+            raise
+        return server
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self.process.pid if self.process is not None and self.process.poll() is None else None
+
+    def stop(self) -> None:
+        """SIGTERM to its process group, SIGKILL after 10 s."""
+        stop_group(self.process)
+
+
+def stop_group(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a process started with ``start_new_session`` and everything it started."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _port_open(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+def _valid_answer(port: int, request: dict[str, Any]) -> bool:
+    status, body = _status(port, request["method"], request["path"], request["body"].encode(), request["headers"])
+    if status >= 400:
+        return False
+    if request["stream"]:
+        return b"data:" in body
+    json.loads(body)
+    return True
+
+
+def cold_start_once(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any]) -> dict[str, Any]:
+    """One cold start in a fresh process: its phases (s from the spawn) and the cold-path latencies."""
+    port = free_port()
+    poll = options.poll_ms / 1000
+    spawned = time.perf_counter()
+    process = subprocess.Popen(server_argv(spec, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)  # fmt: skip
+    started = time.perf_counter()
+    deadline = spawned + spec.startup_timeout_s
+    try:
+        port_open = _until(lambda: _port_open(port), poll, deadline, process)
+        healthy = _until(lambda: _status(port, "GET", spec.health)[0] == 200, poll, deadline, process)
+        ready = _until(lambda: _status(port, "GET", spec.ready)[0] == 200, poll, deadline, process)
+        first = _until(lambda: _valid_answer(port, request), poll, deadline, process)
+        cold_path = []
+        for _ in range(options.warm_requests):
+            sent = time.perf_counter()
+            _valid_answer(port, request)
+            cold_path.append((time.perf_counter() - sent) * 1000)
+    finally:
+        stop_group(process)
+    moments = (started, port_open, healthy, ready, first)
+    phases = {name: round(moment - spawned, 4) for name, moment in zip(PHASES, moments)}
+    return {**phases, "cold_path_ms": cold_path}
+
+
+def cold_starts(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any]) -> dict[str, Any]:
+    """``repeats`` cold starts; the median and worst time to first answer, and the cold path's latency."""
+    runs = [cold_start_once(spec, options, request) for _ in range(options.repeats)]
+    totals = [run["first_answer_s"] for run in runs]
+    cold_path = sorted(ms for run in runs for ms in run.pop("cold_path_ms"))
+    return {
+        "repeats": runs,
+        "median_s": round(statistics.median(totals), 4),
+        "max_s": round(max(totals), 4),
+        "phases_median_s": {name: round(statistics.median(run[name] for run in runs), 4) for name in PHASES},
+        "cold_path_ms": {
+            "p50": round(statistics.median(cold_path), 4),
+            "p95": round(cold_path[int(0.95 * (len(cold_path) - 1))], 4),
+            "count": len(cold_path),
+        },  # fmt: skip
+        "poll_ms": options.poll_ms,
+    }

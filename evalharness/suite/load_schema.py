@@ -1,0 +1,123 @@
+"""The ``server`` and ``load`` sections of a suite: a server the harness starts, and how to load it.
+
+``load`` drives the suite's target with Locust in a child process, open loop (arrivals on a seeded
+schedule, latency timed from the scheduled send) or closed loop (N users), and gates on latency,
+throughput, errors, cold start, token timings and goodput. Each gate is a pytest item
+``suite.yaml::load::<gate>``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from evalharness.suite.fields import ClosedModel, GateOptions
+
+LOAD_GATES: dict[str, str] = {
+    "p50_ms": "median latency in ms (open loop: from the scheduled send)",
+    "p95_ms": "95th percentile latency in ms (open loop: from the scheduled send)",
+    "p99_ms": "99th percentile latency in ms (open loop: from the scheduled send)",
+    "p999_ms": "99.9th percentile latency in ms (open loop: from the scheduled send)",
+    "mean_ms": "mean latency in ms",
+    "max_ms": "largest latency in ms",
+    "qps": "successful requests per second over the measured window",
+    "qps_per_gpu": "qps divided by the GPUs serving the model (an error where there is none)",
+    "qps_per_core": "qps divided by the CPU cores of this machine",
+    "error_rate": "failed requests (any kind) over requests sent",
+    "send_lag_p99_ms": "99th percentile of how late the generator sent (open loop)",
+    "cold_start_s": "median seconds from spawning the server to its first valid answer",
+    "cold_start_max_s": "slowest of the cold starts",
+    "cold_path_p50_ms": "median latency of the first requests after the server is ready",
+    "ttft_p95_ms": "95th percentile time to first token (streaming openai targets)",
+    "tpot_ms": "mean time per output token after the first (vLLM's TPOT)",
+    "itl_p95_ms": "95th percentile inter-token latency (vLLM's ITL)",
+    "output_tokens_per_s": "output tokens per second over the measured window",
+    "goodput": "share of requests that met every objective under load.slo",
+    "rps_achieved_ratio": "requests sent over requests scheduled (open loop; below 1 the generator fell behind)",
+}
+"""Load gate name -> what its value is."""
+
+
+class ServerSpec(ClosedModel):
+    """A server the harness starts before the target is used and stops (by pid) at the end."""
+
+    command: list[str] = Field(min_length=1, description="argv; {port} is replaced; 'evalharness' runs this Python's")
+    port: int = Field(0, ge=0, le=65535, description="0 picks a free port; {port} in target URLs is replaced too")
+    health: str = Field("/health", description="liveness path: answers once the process listens")
+    ready: str = Field("/ready", description="readiness path: 200 once the model is loaded")
+    startup_timeout_s: PositiveFloat = 120.0
+
+
+class ColdStartSpec(ClosedModel):
+    """Cold starts: the server spawned afresh ``repeats`` times, timed in phases."""
+
+    repeats: PositiveInt = Field(3, le=50)
+    poll_ms: float = Field(10.0, gt=0, le=20, description="polling period of each phase (at most 20 ms)")
+    warm_requests: int = Field(20, ge=1, le=10_000, description="first requests after ready: the cold path")
+
+
+class SloSpec(ClosedModel):
+    """Latency objectives; a request that meets all of them counts toward goodput."""
+
+    latency_ms: PositiveFloat | None = None
+    ttft_ms: PositiveFloat | None = None
+    tpot_ms: PositiveFloat | None = None
+
+
+class LoadGates(ClosedModel):
+    """Gates on the load run; each one is a pytest item ``suite.yaml::load::<name>``."""
+
+    p50_ms: GateOptions | None = None
+    p95_ms: GateOptions | None = None
+    p99_ms: GateOptions | None = None
+    p999_ms: GateOptions | None = None
+    mean_ms: GateOptions | None = None
+    max_ms: GateOptions | None = None
+    qps: GateOptions | None = None
+    qps_per_gpu: GateOptions | None = None
+    qps_per_core: GateOptions | None = None
+    error_rate: GateOptions | None = None
+    send_lag_p99_ms: GateOptions | None = None
+    cold_start_s: GateOptions | None = None
+    cold_start_max_s: GateOptions | None = None
+    cold_path_p50_ms: GateOptions | None = None
+    ttft_p95_ms: GateOptions | None = None
+    tpot_ms: GateOptions | None = None
+    itl_p95_ms: GateOptions | None = None
+    output_tokens_per_s: GateOptions | None = None
+    goodput: GateOptions | None = None
+    rps_achieved_ratio: GateOptions | None = None
+
+    def declared(self) -> dict[str, GateOptions]:
+        """Gate name -> options, in the order the suite wrote them."""
+        return {name: options for name, options in self if options is not None}
+
+
+class LoadSpec(ClosedModel):
+    """How to load the target and what to gate on."""
+
+    model: Literal["open", "closed"] = Field("open", description="open: scheduled arrivals; closed: N users")
+    rate: PositiveFloat | None = Field(None, description="open loop: requests per second offered")
+    arrival: Literal["poisson", "constant"] = Field("poisson", description="open loop: arrival process (seeded)")
+    users: PositiveInt = Field(8, description="closed loop: concurrent users")
+    think_time_s: float = Field(0.0, ge=0, description="closed loop: pause between a user's requests")
+    duration_s: PositiveFloat = Field(10.0, description="measured window, after the warm-up")
+    warmup_s: float = Field(2.0, ge=0, description="requests in this first window are not measured")
+    processes: PositiveInt = Field(1, le=64, description="Locust worker processes (--processes)")
+    max_in_flight: PositiveInt = Field(1000, description="open loop: more in flight and a send is dropped")
+    timeout_s: PositiveFloat = 30.0
+    rows: PositiveInt = Field(200, description="dataset rows drawn (seeded) for the request mix")
+    late_ms: PositiveFloat = Field(5.0, description="a send later than this after its schedule is late")
+    gpus: int | None = Field(None, ge=0, description="GPUs serving the model (default: NVML's count, if any)")
+    pid: int | None = Field(None, description="a running server's pid to sample, when the harness does not start it")
+    sample_interval_s: float = Field(0.5, gt=0, le=1.0, description="resource sampling period (1 Hz or faster)")
+    slo: SloSpec = SloSpec()
+    cold_start: ColdStartSpec = ColdStartSpec()
+    gates: LoadGates = Field(default_factory=LoadGates)
+
+    @model_validator(mode="after")
+    def _rate_for_open_loop(self) -> LoadSpec:
+        if self.model == "open" and self.rate is None:
+            raise ValueError("an open-loop load needs rate (requests per second), e.g. rate: 200")
+        return self
