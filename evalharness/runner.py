@@ -152,7 +152,7 @@ class SuiteRun:
         if self.server is None:
             from evalharness.load.server import ManagedServer
 
-            self.server = ManagedServer.start(self.spec.server)
+            self.server = ManagedServer.start(self.spec.server, self.suite.base_dir)
         port = str(self.server.port)
         updates = {key: getattr(spec, key).replace("{port}", port) for key in ("url", "base_url") if hasattr(spec, key)}
         return spec.model_copy(update=updates)

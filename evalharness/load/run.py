@@ -68,7 +68,7 @@ class LoadRun:
         server = self.suite_run.spec.server
         if server is None:
             return None
-        return cold_starts(server, self.spec.cold_start, request)
+        return cold_starts(server, self.spec.cold_start, request, self.suite_run.suite.base_dir)
 
     def _why_missing(self, name: str, result: dict[str, Any]) -> str:
         if name == "qps_per_gpu":

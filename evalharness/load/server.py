@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evalharness.errors import EvalHarnessError
@@ -78,10 +79,10 @@ class ManagedServer:
     process: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def start(cls, spec: ServerSpec) -> ManagedServer:
-        """Spawn it and wait until it is ready."""
+    def start(cls, spec: ServerSpec, cwd: Path) -> ManagedServer:
+        """Spawn it in ``cwd`` (the suite's folder) and wait until it is ready."""
         server = cls(spec, spec.port or free_port())
-        server.process = subprocess.Popen(server_argv(spec, server.port), stdout=subprocess.DEVNULL,
+        server.process = subprocess.Popen(server_argv(spec, server.port), cwd=cwd, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         deadline = time.perf_counter() + spec.startup_timeout_s
         try:
@@ -128,13 +129,13 @@ def _valid_answer(port: int, request: dict[str, Any]) -> bool:
     return True
 
 
-def cold_start_once(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any]) -> dict[str, Any]:
+def cold_start_once(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any], cwd: Path) -> dict[str, Any]:
     """One cold start in a fresh process: its phases (s from the spawn) and the cold-path latencies."""
     port = free_port()
     poll = options.poll_ms / 1000
     spawned = time.perf_counter()
-    process = subprocess.Popen(server_argv(spec, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(server_argv(spec, port), cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     started = time.perf_counter()
     deadline = spawned + spec.startup_timeout_s
     try:
@@ -154,9 +155,9 @@ def cold_start_once(spec: ServerSpec, options: ColdStartSpec, request: dict[str,
     return {**phases, "cold_path_ms": cold_path}
 
 
-def cold_starts(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any]) -> dict[str, Any]:
+def cold_starts(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any], cwd: Path) -> dict[str, Any]:
     """``repeats`` cold starts; the median and worst time to first answer, and the cold path's latency."""
-    runs = [cold_start_once(spec, options, request) for _ in range(options.repeats)]
+    runs = [cold_start_once(spec, options, request, cwd) for _ in range(options.repeats)]
     totals = [run["first_answer_s"] for run in runs]
     cold_path = sorted(ms for run in runs for ms in run.pop("cold_path_ms"))
     return {

@@ -42,7 +42,9 @@ LOAD_GATES: dict[str, str] = {
 class ServerSpec(ClosedModel):
     """A server the harness starts before the target is used and stops (by pid) at the end."""
 
-    command: list[str] = Field(min_length=1, description="argv; {port} is replaced; 'evalharness' runs this Python's")
+    command: list[str] = Field(
+        min_length=1, description="argv, run in the suite's folder; {port} is replaced; 'evalharness' is this Python's"
+    )
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port; {port} in target URLs is replaced too")
     health: str = Field("/health", description="liveness path: answers once the process listens")
     ready: str = Field("/ready", description="readiness path: 200 once the model is loaded")

@@ -251,7 +251,7 @@ def suite_model() -> type[ClosedModel]:
         @field_validator("metrics")
         @classmethod
         def _at_least_one(cls, value: ClosedModel, info: ValidationInfo) -> ClosedModel:
-            if not value.model_dump(exclude_none=True) and info.data.get("load") is None:
+            if not value.model_dump(exclude_none=True) and "load" in info.data and info.data["load"] is None:
                 raise ValueError("declare at least one metric, e.g. accuracy: {min: 0.92} (or a load section)")
             return value
 

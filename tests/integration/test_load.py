@@ -1,0 +1,209 @@
+"""Load runs end to end: Locust in a child process against real loopback servers.
+
+The servers here have known behaviour (tests/ping_server.py: a fixed service time, stalls), so the
+numbers can be checked against what they must be. Precise fidelity figures (500 req/s against a
+200 ms stall every 2 s) are measured in benchmarks/bench_load_fidelity.py, away from the parallel
+test run's CPU contention; the tests use wide, still falsifiable bounds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.builders import two_feature_frame
+from tests.servers import REPO_ROOT, _read_line, serve_process, stop_process
+
+pytest.importorskip("hdrh")
+if not __import__("importlib.util").util.find_spec("locust"):
+    pytest.skip("locust is not installed (pip install 'evalharness[load]')", allow_module_level=True)
+
+
+@contextmanager
+def ping_server(*arguments: str) -> Iterator[str]:
+    """tests/ping_server.py in its own process; yields its URL, stops it by pid."""
+    command = [sys.executable, "-m", "tests.ping_server", *arguments]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        yield _read_line(process, "http://", 30)
+    finally:
+        stop_process(process)
+
+
+def load_suite_file(folder: Path, target: str, load: str, server: str = "") -> Path:
+    two_feature_frame(60).to_csv(folder / "data.csv", index=False)
+    text = textwrap.dedent(f"""
+        schema: 1
+        name: load-test
+        seed: 11
+        {server}
+        target: {target}
+        dataset: {{path: data.csv, id: row_id, expected: y, inputs: [x1, x2]}}
+        load:
+    """) + textwrap.indent(textwrap.dedent(load).strip("\n") + "\n", "  ")
+    path = folder / "suite.yaml"
+    path.write_text(text)
+    return path
+
+
+def run_load(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The suite's load run, in this process; (the suite run, the result)."""
+    from evalharness.session import EvalSession
+
+    state = EvalSession.load([str(path)], path.parent / "reports")
+    run = state.run_for(path)
+    try:
+        return run, run.load().result()
+    finally:
+        state.close()
+
+
+PING = "{kind: http, url: '%s/ping', body: '{}', label: ok}"
+
+
+def test_open_loop_times_from_the_schedule_and_keeps_locust_out_of_this_process(tmp_path: Path) -> None:
+    with ping_server("--stall-ms", "200", "--stall-every-s", "1") as url:
+        suite = load_suite_file(
+            tmp_path,
+            PING % url,
+            """
+            model: open
+            rate: 200
+            arrival: constant
+            duration_s: 4
+            warmup_s: 0.5
+            gates: {p95_ms: {max: 1000}}
+        """,
+        )
+        _, result = run_load(suite)
+    assert "locust" not in sys.modules and "gevent" not in sys.modules
+    requests = result["requests"]
+    assert requests["scheduled"] == 800 and requests["sent"] == requests["ok"] == 800
+    # 20 % of arrivals land in a stall and wait 0-200 ms (uniformly): P90 must be near 100 ms, and the
+    # median untouched. A generator timing from the actual send in a closed loop would report ~1 ms.
+    assert 70 <= result["latency_ms"]["p90"] <= 160
+    assert result["latency_ms"]["p50"] < 20
+    assert result["latency_ms"]["max"] >= 150
+    assert result["values"]["rps_achieved_ratio"] == 1.0
+    assert sum(second["completed"] for second in result["timeline"]) == 800
+
+
+def test_closed_loop_on_two_processes_merges_exactly(tmp_path: Path) -> None:
+    with ping_server("--service-ms", "5") as url:
+        suite = load_suite_file(
+            tmp_path,
+            PING % url,
+            """
+            model: closed
+            users: 4
+            processes: 2
+            duration_s: 3
+            warmup_s: 0.5
+            gates: {p50_ms: {max: 1000}, qps: {min: 1}}
+        """,
+        )
+        _, result = run_load(suite)
+    assert len(result["generator"]) == 2 and {w["worker_index"] for w in result["generator"]} == {0, 1}
+    latency = result["latency_ms"]
+    assert latency["count"] == result["requests"]["ok"] == sum(s["completed"] for s in result["timeline"])
+    assert 5.0 <= latency["p50"] <= 8.0  # the fixed 5 ms service time plus the loopback round trip
+    # 4 users, each waiting about 5 ms per request, for 3 s: about 4 / 0.0055 = 727 requests/s at most
+    assert 300 <= result["qps"] <= 800
+
+
+def test_a_generator_that_falls_behind_makes_the_gates_error(tmp_path: Path) -> None:
+    with ping_server("--service-ms", "50") as url:
+        suite = load_suite_file(
+            tmp_path,
+            PING % url,
+            """
+            model: open
+            rate: 100
+            duration_s: 2
+            warmup_s: 0
+            max_in_flight: 2
+            gates: {p95_ms: {max: 1000}}
+        """,
+        )
+        run, result = run_load(suite)
+        assert not result["valid"] and "dropped" in result["invalid_reasons"][0]
+        gate = run.load().gate("p95_ms", "suite.yaml::load::p95_ms")
+    assert gate.status == "error" and "the load run is invalid" in gate.message
+
+
+def test_streamed_tokens_are_timed_like_vllm_benchmarks(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    with serve_process("--token-delay-ms", "10") as (url, _):
+        target = (f"{{kind: openai, base_url: '{url}/v1', model: customer_service, prompt: 'where is my refund',"
+                  " stream: true}")  # fmt: skip
+        suite = load_suite_file(
+            tmp_path,
+            target,
+            """
+            model: closed
+            users: 2
+            duration_s: 2
+            warmup_s: 0.5
+            slo: {ttft_ms: 1000}
+            gates: {ttft_p95_ms: {max: 1000}, itl_p95_ms: {max: 1000}}
+        """,
+        )
+        _, result = run_load(suite)
+    tokens = result["tokens"]
+    assert 9.0 <= tokens["itl_ms"]["p50"] <= 14.0  # the server spaces tokens 10 ms apart
+    assert tokens["ttft_ms"]["p50"] < tokens["itl_ms"]["p50"]  # the first token is not delayed
+    assert 9.0 <= tokens["tpot_ms"]["mean"] <= 14.0
+    assert tokens["output_tokens"] >= 14 * result["requests"]["ok"]  # the answer has 14 words
+    assert result["goodput"] == 1.0
+
+
+def test_cold_starts_are_timed_in_phases(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    server = (f"server: {{command: [evalharness, serve, --port, '{{port}}', --load-delay-s, '0.5', "
+              f"'{REPO_ROOT}/suites/finance.yaml']}}")  # fmt: skip
+    target = "{kind: http, url: 'http://127.0.0.1:{port}/ready', method: GET, body: '{}', label: ready}"
+    suite = load_suite_file(
+        tmp_path,
+        target,
+        """
+        model: closed
+        users: 1
+        duration_s: 1
+        warmup_s: 0
+        cold_start: {repeats: 2, warm_requests: 5, poll_ms: 10}
+        gates: {cold_start_s: {max: 60}, cold_path_p50_ms: {max: 1000}}
+    """,
+        server=server,
+    )
+    _, result = run_load(suite)
+    cold = result["cold_start"]
+    assert len(cold["repeats"]) == 2 and cold["cold_path_ms"]["count"] == 10
+    for run in cold["repeats"]:
+        phases = [run[name] for name in ("process_started_s", "port_open_s", "healthy_s", "ready_s", "first_answer_s")]
+        assert phases == sorted(phases)
+        assert run["ready_s"] - run["healthy_s"] >= 0.5  # the model loads after the port opens
+    assert result["values"]["cold_start_s"] == cold["median_s"] >= 0.5
+
+
+def test_load_section_mistakes_are_located(tmp_path: Path) -> None:
+    from evalharness.errors import SuiteError
+    from evalharness.session import EvalSession
+
+    def problems(load: str) -> str:
+        suite = load_suite_file(tmp_path, PING % "http://127.0.0.1:9", load)
+        with pytest.raises(SuiteError) as error:
+            EvalSession.load([str(suite)], tmp_path)
+        return str(error.value)
+
+    typo = problems("model: closed\ngates: {p95: {max: 5}}")
+    assert typo.endswith("suite.yaml:10:11: load.gates.p95: unknown key 'p95'; did you mean 'p95_ms'?")
+    assert "declare at least one metric" not in typo
+    no_rate = problems("model: open\ngates: {p95_ms: {max: 5}}")
+    assert no_rate.endswith("suite.yaml:9:3: load: an open-loop load needs rate (requests per second), e.g. rate: 200")
