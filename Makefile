@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup browser lint models benchmark schema clean serve examples mlserver
+.PHONY: eval test setup browser lint models benchmark schema clean serve examples mlserver microbench
 
 setup: $(STAMP)
 
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 eval: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest --evalharness $(SUITE) $(PYTEST_ARGS)
+
+microbench: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider benchmarks/test_engine_microbench.py --benchmark-autosave $(PYTEST_ARGS)
 
 serve: $(STAMP)
 	$(BIN)/evalharness serve
@@ -52,6 +55,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_dtw.py
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_bertscore.py
 	$(BIN)/python benchmarks/bench_endpoint.py
+	$(BIN)/python benchmarks/bench_load_fidelity.py
 
 clean:
 	rm -rf $(VENV) .venv-mlserver reports/*.json reports/*.xml reports/*.html .pytest_cache

@@ -7,6 +7,7 @@ that needs it, so installing evalharness costs other pytest runs nothing.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if result is not None:
             report.evalharness = result
     return report
+
+
+@pytest.fixture
+def evalharness_engine() -> Iterator[Callable[[str], tuple[Any, Any]]]:
+    """A loader for in-process micro-benchmarks (pytest-benchmark): ``target, frame = load("suite.yaml")``
+    gives the suite's live target (ONNX Runtime, torch, ...) and its dataset; targets close at teardown."""
+    from evalharness.session import EvalSession
+
+    sessions: list[Any] = []
+
+    def load(path: str) -> tuple[Any, Any]:
+        state = EvalSession.load([path], Path("reports"))
+        sessions.append(state)
+        run = state.run_for(Path(path))
+        return run.target(), run.frame()
+
+    yield load
+    for state in sessions:
+        state.close()
 
 
 def _is_worker(config: pytest.Config) -> bool:

@@ -1,0 +1,114 @@
+"""Load-generator fidelity and capacity, against tests/ping_server.py on 127.0.0.1 (one run, one machine).
+
+    python benchmarks/bench_load_fidelity.py [--seconds 10]
+
+1. Stall: the server freezes 200 ms every 2 s; 500 requests/s open loop (Poisson, seeded). 10 % of
+   arrivals land in a freeze and wait U(0, 200) ms, so the true P95 is 100 ms. Measured with one
+   and with two Locust processes.
+2. Service time: the server answers after exactly 10 ms; closed loop, one user: P50 minus 10 ms.
+3. Capacity on one core: requests/s of our generator (closed loop, 16 users, one process) over
+   stock Locust FastHttpUser (16 users, one process) against the same server, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from evalharness.load.driver import run_plan  # noqa: E402
+from evalharness.load.plan import build_plan  # noqa: E402
+from evalharness.load.summary import summarise  # noqa: E402
+from evalharness.suite.load_schema import LoadSpec  # noqa: E402
+from tests.servers import _read_line, stop_process  # noqa: E402
+
+STOCK_LOCUSTFILE = textwrap.dedent("""
+    from locust import FastHttpUser, constant, task
+
+    class Stock(FastHttpUser):
+        wait_time = constant(WAIT)
+
+        @task
+        def ping(self):
+            self.client.post("/ping", data="{}", headers={"Content-Type": "application/json"})
+""")
+
+
+@contextmanager
+def ping_server(*arguments: str) -> Iterator[str]:
+    """tests/ping_server.py in its own process, stopped by pid."""
+    command = [sys.executable, "-m", "tests.ping_server", *arguments]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        yield _read_line(process, "http://", 30)
+    finally:
+        stop_process(process)
+
+
+def ours(url: str, **load: Any) -> dict[str, Any]:
+    """Our driver against ``url``/ping with the given load settings; the summarised result."""
+    spec = LoadSpec(**load)
+    request = {"method": "POST", "url": f"{url}/ping", "headers": {"Content-Type": "application/json"},
+               "stream": False, "name": "ping", "body": "{}"}  # fmt: skip
+    plan = build_plan(spec, [request], Path(tempfile.gettempdir()), seed=7)
+    return summarise(run_plan(plan, {}, 0.5), plan, None)
+
+
+def stock_locust(url: str, users: int, seconds: int, wait_s: float = 0.0) -> tuple[float, float]:
+    """Stock Locust FastHttpUser (closed loop, one process): requests/s over the run and its own P95 (ms)."""
+    with tempfile.TemporaryDirectory() as folder:
+        locustfile = Path(folder) / "stock.py"
+        locustfile.write_text(STOCK_LOCUSTFILE.replace("WAIT", repr(wait_s)))
+        command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users), "-r",
+                   str(users), "-t", f"{seconds}s", "--host", url, "--csv", f"{folder}/stock", "--only-summary",
+                   "--loglevel", "WARNING"]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, timeout=seconds + 60)
+        with open(f"{folder}/stock_stats.csv") as handle:
+            rows = {row["Name"]: row for row in csv.DictReader(handle)}
+        aggregated = rows["Aggregated"]
+        return float(aggregated["Request Count"]) / seconds, float(aggregated["95%"])
+
+
+def main() -> None:
+    """Measure and print every figure with its reference."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    seconds = args.seconds
+    with ping_server("--stall-ms", "200", "--stall-every-s", "2") as url:
+        for processes in (1, 2):
+            result = ours(url, model="open", rate=500, arrival="poisson", duration_s=seconds, warmup_s=1,
+                          processes=processes)  # fmt: skip
+            p95 = result["latency_ms"]["p95"]
+            print(f"stall P95 (ms), {processes} process(es): {p95:.1f} (analytic 100; error {p95 / 100 - 1:+.1%}); "
+                  f"uncorrected-from-send P95 {result['service_ms']['p95']:.1f}; sent {result['requests']['sent']}, "
+                  f"valid {result['valid']}")  # fmt: skip
+        rate, p95 = stock_locust(url, users=4, seconds=math.ceil(seconds), wait_s=0.008)
+        print(f"stall P95 (ms), stock Locust closed loop (4 users, 8 ms wait): {p95:.1f} at {rate:.0f} req/s")
+    with ping_server("--service-ms", "10") as url:
+        result = ours(url, model="closed", users=1, duration_s=min(seconds, 5), warmup_s=1)
+        p50 = result["latency_ms"]["p50"]
+        print(
+            f"fixed 10 ms service: P50 {p50:.3f} ms (error {p50 - 10:+.3f} ms over {result['requests']['ok']} requests)"
+        )
+    with ping_server() as url:
+        users, window = 16, math.ceil(seconds)
+        stock, _ = stock_locust(url, users, window)
+        mine = ours(url, model="closed", users=users, duration_s=window - 1, warmup_s=1)["qps"]
+        print(f"generator capacity, one process, {users} users: ours {mine:.0f} req/s, stock Locust FastHttpUser "
+              f"{stock:.0f} req/s, ratio {mine / stock:.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
