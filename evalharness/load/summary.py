@@ -17,14 +17,13 @@ ERROR_KINDS = ("http_error", "timeout", "parse_error")
 GENERATOR_CPU_LIMIT = 0.9
 
 
-def _ms(histogram: Any) -> dict[str, float] | None:
+def _ms(histogram: Any) -> dict[str, float | int] | None:
     """Percentiles, mean and max of a µs histogram, in ms (None when it is empty)."""
     if histogram.get_total_count() == 0:
         return None
     facts = {name: histogram.get_value_at_percentile(q) / 1000 for name, q in PERCENTILES.items()}
-    facts.update(mean=histogram.get_mean_value() / 1000, max=histogram.get_max_value() / 1000,
-                 count=float(histogram.get_total_count()))  # fmt: skip
-    return {key: round(value, 4) for key, value in facts.items()}
+    facts.update(mean=histogram.get_mean_value() / 1000, max=histogram.get_max_value() / 1000)
+    return {**{key: round(value, 4) for key, value in facts.items()}, "count": int(histogram.get_total_count())}
 
 
 def _gpus(declared: int | None, resources: dict[str, Any]) -> tuple[int | None, str | None]:
