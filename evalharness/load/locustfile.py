@@ -234,13 +234,3 @@ class LoadUser(User):
         _write(self.environment)
         gevent.sleep(3600)  # Locust's run time ends this user
 
-
-class EngineUser(User):
-    """A local engine (ONNX Runtime or torch) driven in this process: one row per call."""
-
-    wait_time = constant(PLAN["think_time_s"])
-
-    @task
-    def work(self) -> None:
-        """Placeholder until local engines are driven here (the harness refuses them for now)."""
-        raise RuntimeError("local engines are not driven by the load runner yet")
