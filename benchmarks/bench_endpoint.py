@@ -14,10 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +28,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from evalharness.suite.schema import HttpTargetSpec  # noqa: E402
 from evalharness.targets import TargetContext, create_target  # noqa: E402
 from tests.builders import two_feature_frame  # noqa: E402
+from tests.servers import fault_server_process  # noqa: E402
 
 BODY = '{"x1": {{ x1 | tojson }}, "x2": {{ x2 | tojson }}}'
 
@@ -57,9 +55,7 @@ def main() -> None:
     frame = two_feature_frame(rows=args.rows)
     bodies = frame[["x1", "x2"]].to_dict(orient="records")
     times: dict[str, list[float]] = {"raw": [], "harness": []}
-    server = subprocess.Popen([sys.executable, "-m", "tests.servers"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip() if server.stdout else ""
+    with fault_server_process() as url:  # its own process, stopped by its pid
         spec = HttpTargetSpec(kind="http", url=f"{url}/predict", body=BODY, label="output.label",
                               concurrency=args.concurrency)  # fmt: skip
         target = create_target(spec, TargetContext(REPO_ROOT, "row_id", ["x1", "x2"]))
@@ -70,9 +66,6 @@ def main() -> None:
             started = time.perf_counter()
             target.predict(frame)
             times["harness"].append(time.perf_counter() - started)
-    finally:
-        os.kill(server.pid, signal.SIGTERM)  # the server we started, by its process id
-        server.wait(timeout=10)
     raw, harness = statistics.median(times["raw"]), statistics.median(times["harness"])
     result = {
         "rows": args.rows,

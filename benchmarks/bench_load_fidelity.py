@@ -19,8 +19,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from evalharness.load.driver import run_plan  # noqa: E402
 from evalharness.load.plan import build_plan  # noqa: E402
 from evalharness.load.summary import summarise  # noqa: E402
 from evalharness.suite.load_schema import LoadSpec  # noqa: E402
-from tests.servers import _read_line, stop_process  # noqa: E402
+from tests.servers import ping_server_process as ping_server  # noqa: E402
 
 STOCK_LOCUSTFILE = textwrap.dedent("""
     from locust import FastHttpUser, constant, task
@@ -45,23 +43,12 @@ STOCK_LOCUSTFILE = textwrap.dedent("""
 """)
 
 
-@contextmanager
-def ping_server(*arguments: str) -> Iterator[str]:
-    """tests/ping_server.py in its own process, stopped by pid."""
-    command = [sys.executable, "-m", "tests.ping_server", *arguments]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        yield _read_line(process, "http://", 30)
-    finally:
-        stop_process(process)
-
-
 def ours(url: str, **load: Any) -> dict[str, Any]:
     """Our driver against ``url``/ping with the given load settings; the summarised result."""
     spec = LoadSpec(**load)
     request = {"method": "POST", "url": f"{url}/ping", "headers": {"Content-Type": "application/json"},
                "stream": False, "name": "ping", "body": "{}"}  # fmt: skip
-    plan = build_plan(spec, [request], Path(tempfile.gettempdir()), seed=7)
+    plan = build_plan(spec, [request], seed=7)
     return summarise(run_plan(plan, {}, 0.5), plan, None)
 
 

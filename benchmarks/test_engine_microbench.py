@@ -18,21 +18,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("batch", [1, 32, 256, 1024])
-def test_fraud_onnx_predict(benchmark: Any, evalharness_engine: Any, batch: int) -> None:
-    """ONNX Runtime: the finance fraud model on ``batch`` rows, columns to tensors included."""
-    pytest.importorskip("onnxruntime")
-    target, frame = evalharness_engine(str(REPO_ROOT / "suites" / "finance.yaml"))
-    rows = frame.head(batch)
-    output = benchmark(target.predict, rows)
-    assert len(output.label) == batch
+CASES = [("onnxruntime", "finance.yaml", batch) for batch in (1, 32, 256, 1024)]
+CASES += [("torch", "forecasting.yaml", batch) for batch in (1, 64)]
 
 
-@pytest.mark.parametrize("batch", [1, 64])
-def test_forecaster_torch_predict(benchmark: Any, evalharness_engine: Any, batch: int) -> None:
-    """torch: the bundled forecaster on ``batch`` series."""
-    pytest.importorskip("torch")
-    target, frame = evalharness_engine(str(REPO_ROOT / "suites" / "forecasting.yaml"))
+@pytest.mark.parametrize(("engine", "suite", "batch"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_engine_predict(benchmark: Any, evalharness_engine: Any, engine: str, suite: str, batch: int) -> None:
+    """One ``predict`` of ``batch`` rows through the suite's target (columns to tensors included):
+    ONNX Runtime on the finance fraud model, torch on the forecaster."""
+    pytest.importorskip(engine)
+    target, frame = evalharness_engine(str(REPO_ROOT / "suites" / suite))
     rows = frame.head(batch)
     output = benchmark(target.predict, rows)
     assert len(output.label) == batch

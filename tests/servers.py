@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import re
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from evalharness.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-planted-secret-4242"
@@ -36,8 +36,7 @@ def answer(row: dict[str, Any]) -> tuple[int, float]:
 class ServerState:
     """What the server saw: requests per route, attempts per row, the most requests in flight."""
 
-    def __init__(self, service_s: float = 0.0, stall_every_s: float = 2.0, stall_s: float = 0.0) -> None:
-        self.service_s, self.stall_every_s, self.stall_s = service_s, stall_every_s, stall_s
+    def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.attempts: Counter[str] = Counter()
         self.in_flight = 0
@@ -147,34 +146,10 @@ def _app(state: ServerState) -> Any:
         await reply.write_eof()
         return reply
 
-    async def ping(request: web.Request) -> web.Response:
-        """A fixed service time, exact to a few µs: sleep most of it, spin the rest (one request at a time)."""
-        if state.service_s:
-            deadline = time.perf_counter() + state.service_s
-            await asyncio.sleep(max(state.service_s - 0.002, 0.0))
-            while time.perf_counter() < deadline:
-                pass
-        return web.json_response({"ok": True})
-
-    async def stall_forever(app: web.Application) -> None:
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(state.stall_every_s - state.stall_s)
-                time.sleep(state.stall_s)  # a stop-the-world freeze of the whole server
-
-        if state.stall_s:
-            task = asyncio.ensure_future(loop())
-            yield
-            task.cancel()
-        else:
-            yield
-
     async def stats(request: web.Request) -> web.Response:
         return web.json_response({"requests": dict(state.requests), "max_in_flight": state.max_in_flight})
 
     app = web.Application()
-    app.cleanup_ctx.append(stall_forever)
-    app.router.add_post("/ping", ping)
     app.router.add_get("/stats", stats)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", chat)
@@ -210,12 +185,12 @@ def loopback_server() -> Iterator[tuple[str, ServerState]]:
         loop.close()
 
 
-def serve_until_stopped(state: ServerState) -> None:
+def serve_until_stopped() -> None:
     """Run the routes in this process on a free 127.0.0.1 port; print the base URL, serve until killed."""
     from aiohttp import web
 
     async def start() -> None:
-        runner = web.AppRunner(_app(state), access_log=None)
+        runner = web.AppRunner(_app(ServerState()), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -240,17 +215,6 @@ def _read_line(process: subprocess.Popen[str], marker: str, timeout_s: float) ->
     raise AssertionError(f"no '{marker}' line from the server (exit {process.poll()})")
 
 
-def stop_process(process: subprocess.Popen[Any]) -> None:
-    """SIGTERM by pid, then SIGKILL if it has not exited within 10 s."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 @contextmanager
 def serve_process(*arguments: str, wait_ready: bool = True) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``evalharness serve --port 0`` in its own process from the repo root; yields (base URL, process).
@@ -269,25 +233,27 @@ def serve_process(*arguments: str, wait_ready: bool = True) -> Iterator[tuple[st
 
 
 @contextmanager
-def fault_server_process(*arguments: str) -> Iterator[str]:
-    """These routes in their own process (``python -m tests.servers``); yields the base URL, stops it by pid.
-
-    ``--service-ms`` sets /ping's service time; ``--stall-ms`` (with ``--stall-every-s``) freezes the server.
-    """
-    command = [sys.executable, "-m", "tests.servers", *arguments]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+def module_server(module: str, *arguments: str) -> Iterator[str]:
+    """``python -m <module> ...`` from the repo root, a server that prints its URL first; yields the URL and
+    stops the process by its pid when the block ends."""
+    process = subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                               text=True)  # fmt: skip
     try:
         yield _read_line(process, "http://", 60)
     finally:
         stop_process(process)
 
 
-if __name__ == "__main__":
-    import argparse
+def fault_server_process() -> Any:
+    """These routes in their own process (``python -m tests.servers``); a context manager yielding the URL."""
+    return module_server("tests.servers")
 
-    parser = argparse.ArgumentParser(description="fault-injecting test server on 127.0.0.1 (prints its URL)")
-    parser.add_argument("--service-ms", type=float, default=0.0, help="service time of POST /ping")
-    parser.add_argument("--stall-ms", type=float, default=0.0, help="freeze the server this long ...")
-    parser.add_argument("--stall-every-s", type=float, default=2.0, help="... this often")
-    options = parser.parse_args()
-    serve_until_stopped(ServerState(options.service_ms / 1000, options.stall_every_s, options.stall_ms / 1000))
+
+def ping_server_process(*arguments: str) -> Any:
+    """tests/ping_server.py in its own process (``--service-ms``, ``--stall-ms``, ``--stall-every-s``);
+    a context manager yielding the URL."""
+    return module_server("tests.ping_server", *arguments)
+
+
+if __name__ == "__main__":
+    serve_until_stopped()

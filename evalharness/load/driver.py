@@ -11,7 +11,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 
 from evalharness.errors import EvalHarnessError
 from evalharness.load.recorder import Recorder
+from evalharness.processes import stop_process
 from evalharness.targets.secrets import redact
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -46,19 +46,6 @@ def _start_sampler(folder: Path, interval: float, pids: dict[str, int]) -> subpr
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _stop(process: subprocess.Popen[bytes], group: bool = False) -> None:
-    """SIGTERM (the process group when ``group``), SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    kill = (lambda sig: os.killpg(process.pid, sig)) if group else process.send_signal
-    kill(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        kill(signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float) -> dict[str, Any]:
     """Run Locust with ``plan`` (its ``out_dir`` is filled in here); the merged record and resources."""
     folder = Path(tempfile.mkdtemp(prefix="evalharness-load-"))  # private (0700): the plan holds secrets
@@ -76,8 +63,8 @@ def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float)
         except subprocess.TimeoutExpired:
             pass
         finally:
-            _stop(locust, group=True)
-            _stop(sampler)
+            stop_process(locust, group=True)
+            stop_process(sampler)
             log.close()
         return _collect(folder, plan, locust.returncode)
     finally:

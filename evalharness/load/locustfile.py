@@ -233,4 +233,3 @@ class LoadUser(User):
         group.kill(block=False)
         _write(self.environment)
         gevent.sleep(3600)  # Locust's run time ends this user
-

@@ -8,7 +8,6 @@ it is written only into a private temporary folder and deleted after the run.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,26 +21,23 @@ DRAIN_CAP_S = 5.0
 
 def request_mix(target: Any, frame: pd.DataFrame, rows: int, seed: int) -> list[dict[str, Any]]:
     """One request per row (or per ``batch_size`` rows) drawn from ``frame`` with a seeded generator."""
-    if not hasattr(target, "_payload"):
+    if not hasattr(target, "request_rows"):
         raise EvalHarnessError(
-            f"load runs drive endpoint targets (http, kserve, openai); target kind '{target.kind}' is a local "
-            "engine: serve it (evalharness serve) and point an http target at it"
+            f"load runs drive endpoint targets (http, kserve, openai); target kind '{target.kind}' is not one: "
+            "serve the model (evalharness serve) and point an http target at it"
         )
-    fields = [column for column in (target.fields or list(frame.columns)) if column in frame.columns]
     chosen = np.random.default_rng(seed).permutation(len(frame))[: min(rows, len(frame))]
-    records = frame.iloc[chosen][fields].astype(object).where(frame.notna(), None).to_dict(orient="records")
-    size = int(getattr(target.spec, "batch_size", 1))
     headers = {"Content-Type": "application/json", **target.headers}
     stream = bool(getattr(target.spec, "stream", False))
     return [
         {"method": target.method, "url": target.url, "headers": headers, "stream": stream, "name": target.kind,
-         "body": json.dumps(target._payload(records[start : start + size]))}
-        for start in range(0, len(records), size)
+         "body": json.dumps(target.payload(chunk))}
+        for chunk in target.request_rows(frame.iloc[chosen])
     ]  # fmt: skip
 
 
-def build_plan(spec: LoadSpec, requests: list[dict[str, Any]], out_dir: Path, seed: int) -> dict[str, Any]:
-    """Everything the Locust process needs, as plain JSON."""
+def build_plan(spec: LoadSpec, requests: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """Everything the Locust process needs, as plain JSON (the driver adds its output folder)."""
     if not requests:
         raise EvalHarnessError("the load run has no requests: the dataset has no rows")
     host = "/".join(requests[0]["url"].split("/", 3)[:3])
@@ -65,5 +61,4 @@ def build_plan(spec: LoadSpec, requests: list[dict[str, Any]], out_dir: Path, se
         "drain_s": min(spec.timeout_s, DRAIN_CAP_S),
         "seed": seed,
         "slo": spec.slo.model_dump(),
-        "out_dir": str(out_dir),
     }

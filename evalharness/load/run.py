@@ -51,7 +51,7 @@ class LoadRun:
 
         run, spec = self.suite_run, self.spec
         requests = request_mix(run.target(), run.frame(), spec.rows, run.spec.seed)
-        plan = build_plan(spec, requests, run.suite.base_dir, run.spec.seed)
+        plan = build_plan(spec, requests, run.spec.seed)
         cold = self._cold_starts(plan["requests"][0])
         pid = run.server.pid if run.server is not None else spec.pid
         started = time.perf_counter()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.errors import EvalHarnessError
+from evalharness.processes import stop_process
 from evalharness.suite.load_schema import ColdStartSpec, ServerSpec
 
 PHASES = ("process_started_s", "port_open_s", "healthy_s", "ready_s", "first_answer_s")
@@ -99,19 +98,7 @@ class ManagedServer:
 
     def stop(self) -> None:
         """SIGTERM to its process group, SIGKILL after 10 s."""
-        stop_group(self.process)
-
-
-def stop_group(process: subprocess.Popen[bytes] | None) -> None:
-    """Stop a process started with ``start_new_session`` and everything it started."""
-    if process is None or process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        stop_process(self.process, group=True)
 
 
 def _port_open(port: int) -> bool:
@@ -149,7 +136,7 @@ def cold_start_once(spec: ServerSpec, options: ColdStartSpec, request: dict[str,
             _valid_answer(port, request)
             cold_path.append((time.perf_counter() - sent) * 1000)
     finally:
-        stop_group(process)
+        stop_process(process, group=True)
     moments = (started, port_open, healthy, ready, first)
     phases = {name: round(moment - spawned, 4) for name, moment in zip(PHASES, moments)}
     return {**phases, "cold_path_ms": cold_path}

@@ -179,17 +179,26 @@ class EndpointTarget:
                 for task, chunk in zip(tasks, chunks)
             ]
 
-    def predict(self, frame: pd.DataFrame) -> TargetOutput:
-        """Answers for every row; raises when errors exceed ``max_error_rate``."""
+    def request_rows(self, frame: pd.DataFrame) -> list[list[dict[str, Any]]]:
+        """The rows of each request, ``batch_size`` at a time: the id and input columns only (never the
+        expected answer), missing values as None. The load driver builds its requests from these too."""
         if self.fields is not None:
             frame = frame[[column for column in self.fields if column in frame.columns]]
         records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
         size = self.spec.batch_size
-        chunks = [records[start : start + size] for start in range(0, len(records), size)]
+        return [records[start : start + size] for start in range(0, len(records), size)]
+
+    def payload(self, rows: list[dict[str, Any]]) -> Any:
+        """The JSON body of one request for ``rows``."""
+        return self._payload(rows)
+
+    def predict(self, frame: pd.DataFrame) -> TargetOutput:
+        """Answers for every row; raises when errors exceed ``max_error_rate``."""
+        chunks = self.request_rows(frame)
         started = time.perf_counter()
         outcomes = asyncio.run(self._run(chunks))
         self.seconds = time.perf_counter() - started
-        return self._collect(outcomes, len(records))
+        return self._collect(outcomes, len(frame))
 
     def _collect(self, outcomes: list[Outcome], rows: int) -> TargetOutput:
         self.outcomes = Counter()

@@ -8,33 +8,20 @@ test run's CPU contention; the tests use wide, still falsifiable bounds.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.builders import two_feature_frame
-from tests.servers import REPO_ROOT, _read_line, serve_process, stop_process
+from tests.servers import REPO_ROOT, serve_process
+from tests.servers import ping_server_process as ping_server
 
 pytest.importorskip("hdrh")
 if not __import__("importlib.util").util.find_spec("locust"):
     pytest.skip("locust is not installed (pip install 'evalharness[load]')", allow_module_level=True)
-
-
-@contextmanager
-def ping_server(*arguments: str) -> Iterator[str]:
-    """tests/ping_server.py in its own process; yields its URL, stops it by pid."""
-    command = [sys.executable, "-m", "tests.ping_server", *arguments]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        yield _read_line(process, "http://", 30)
-    finally:
-        stop_process(process)
 
 
 def load_suite_file(folder: Path, target: str, load: str, server: str = "") -> Path:

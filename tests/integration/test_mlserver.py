@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evalharness.processes import stop_process
 from tests.builders import two_feature_frame
 from tests.servers import REPO_ROOT
 
@@ -88,12 +88,7 @@ def mlserver(tmp_path: Path) -> Iterator[tuple[str, dict[str, list[float]]]]:
             time.sleep(0.02)
         yield url, json.loads(trained.stdout)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+        stop_process(process, group=True)  # MLServer and anything it started, by its process group
         log.close()
 
 

@@ -226,3 +226,22 @@ def test_shipped_examples_pass_against_the_server(server: str, tmp_path: Path) -
     chat = suites["customer-service-over-openai"]["target"]
     assert chat["stream"] is True and chat["output_tokens"] > 400
     assert TOKEN_DELAY_MS / 1000 <= chat["itl_mean_s"] < 4 * TOKEN_DELAY_MS / 1000
+
+
+def test_service_time_and_stalls_are_what_the_options_say(transactions: pd.DataFrame) -> None:
+    row = rows_of(transactions.head(1))[0]
+    with serve_process("--service-time-ms", "30", "--stall-ms", "300", "--stall-every-s", "1") as (url, _):
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert call(f"{url}/predict/fraud", row)[0] == 200
+            timings.append(time.perf_counter() - started)
+        assert min(timings) >= 0.030  # every inference request takes at least the service time
+        gaps, last = [], time.perf_counter()
+        while len(gaps) < 150:  # about 1.5 s of liveness calls: at least one lands in a 300 ms freeze
+            time.sleep(0.01)
+            assert call(f"{url}/health")[0] == 200
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+        assert max(gaps) >= 0.25 and sorted(gaps)[len(gaps) // 2] < 0.03
