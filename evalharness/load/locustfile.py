@@ -7,6 +7,9 @@ The plan (``EVALHARNESS_LOAD_PLAN``, a JSON file the harness wrote) says what to
   send, so a server stall shows up in every request that waited for it (no coordinated omission);
 - closed loop: N users, each sending its next request when the previous one answered.
 
+Requests go to an HTTP endpoint, or, for a suite whose target is a local engine (ONNX Runtime,
+torch), to that engine created in each load process.
+
 Each process writes its histograms and counters to ``worker-<index>.json`` in the plan's output
 folder when its work is done (or when Locust stops it); the harness merges them exactly.
 """
@@ -106,8 +109,30 @@ def http_client() -> Any:
     return _CLIENT["client"]
 
 
+@events.test_start.add_listener  # type: ignore[untyped-decorator]
+def _create_engine(environment: Any, **_: Any) -> None:
+    """A local engine is created in each load process before its users start (never before a fork)."""
+    if PLAN.get("engine_suite") and "engine" not in _CLIENT:
+        from evalharness.serve.models import load_served_model
+
+        _CLIENT["engine"] = load_served_model(Path(PLAN["engine_suite"]))
+
+
+def _engine_exchange(request: dict[str, Any]) -> tuple[str, list[float]]:
+    """One inference by the local engine in this process (it blocks the process: requests queue)."""
+    if "engine" not in _CLIENT:
+        _create_engine(None)
+    try:
+        _CLIENT["engine"].answer([request["row"]])
+        return "ok", []
+    except Exception:  # the engine's own failures (bad row, shape or type)
+        return "engine_error", []
+
+
 def _exchange(request: dict[str, Any]) -> tuple[str, list[float]]:
     """One request; its outcome kind and, for a stream, the token arrival times."""
+    if "row" in request:
+        return _engine_exchange(request)
     try:
         response = http_client().request(request["method"], request["path"], request["body"], request["headers"])
         if response.status_code >= 400:

@@ -8,6 +8,7 @@ it is written only into a private temporary folder and deleted after the run.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,15 +37,27 @@ def request_mix(target: Any, frame: pd.DataFrame, rows: int, seed: int) -> list[
     ]  # fmt: skip
 
 
-def build_plan(spec: LoadSpec, requests: list[dict[str, Any]], seed: int) -> dict[str, Any]:
-    """Everything the Locust process needs, as plain JSON (the driver adds its output folder)."""
+def engine_requests(frame: pd.DataFrame, columns: list[str], rows: int, seed: int) -> list[dict[str, Any]]:
+    """For a local engine driven in the load worker: one row (its input columns) per request."""
+    chosen = np.random.default_rng(seed).permutation(len(frame))[: min(rows, len(frame))]
+    subset = frame.iloc[chosen][columns]
+    records = subset.astype(object).where(subset.notna(), None).to_dict(orient="records")
+    return [{"row": record, "name": "engine", "stream": False} for record in records]
+
+
+def build_plan(
+    spec: LoadSpec, requests: list[dict[str, Any]], seed: int, engine_suite: Path | None = None
+) -> dict[str, Any]:
+    """Everything the Locust process needs, as plain JSON (the driver adds its output folder). With
+    ``engine_suite``, the requests are rows for that suite's local engine, created in each worker."""
     if not requests:
         raise EvalHarnessError("the load run has no requests: the dataset has no rows")
-    host = "/".join(requests[0]["url"].split("/", 3)[:3])
-    for request in requests:
+    host = "http://engine.invalid" if engine_suite else "/".join(requests[0]["url"].split("/", 3)[:3])
+    for request in requests if engine_suite is None else []:
         request["path"] = request["url"][len(host) :] or "/"
     return {
         "host": host,
+        "engine_suite": str(engine_suite) if engine_suite else None,
         "requests": requests,
         "model": spec.model,
         "rate": spec.rate,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from evalharness.runner import SuiteRun
 
 COLD_START_GATES = frozenset({"cold_start_s", "cold_start_max_s", "cold_path_p50_ms"})
+LOCAL_ENGINES = frozenset({"onnx", "torch"})
 TOKEN_GATES = frozenset({"ttft_p95_ms", "tpot_ms", "itl_p95_ms", "output_tokens_per_s"})
 
 
@@ -46,13 +47,19 @@ class LoadRun:
             if not is_installed(module):
                 raise MissingDependencyError(module, "load", "load runs (load: section)")
         from evalharness.load.driver import run_plan
-        from evalharness.load.plan import build_plan, request_mix
+        from evalharness.load.plan import build_plan, engine_requests, request_mix
         from evalharness.load.summary import gate_values, summarise
+        from evalharness.suite.dataset import input_columns
 
         run, spec = self.suite_run, self.spec
-        requests = request_mix(run.target(), run.frame(), spec.rows, run.spec.seed)
-        plan = build_plan(spec, requests, run.spec.seed)
-        cold = self._cold_starts(plan["requests"][0])
+        if run.spec.target.kind in LOCAL_ENGINES:
+            columns = input_columns(run.suite, run.frame())
+            requests = engine_requests(run.frame(), columns, spec.rows, run.spec.seed)
+            plan = build_plan(spec, requests, run.spec.seed, engine_suite=run.suite.path)
+        else:
+            requests = request_mix(run.target(), run.frame(), spec.rows, run.spec.seed)
+            plan = build_plan(spec, requests, run.spec.seed)
+        cold = self._cold_starts(plan["requests"])
         pid = run.server.pid if run.server is not None else spec.pid
         started = time.perf_counter()
         result = summarise(run_plan(plan, {"target": pid} if pid else {}, spec.sample_interval_s), plan, spec.gpus)
@@ -62,19 +69,23 @@ class LoadRun:
             result["values"] = gate_values(result)
         return result
 
-    def _cold_starts(self, request: dict[str, Any]) -> dict[str, Any] | None:
-        from evalharness.load.server import cold_starts
+    def _cold_starts(self, requests: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The suite's server spawned afresh, or its local engine created in fresh processes (the latter
+        only when a cold-start gate asks for it)."""
+        from evalharness.load.server import cold_starts, engine_cold_starts
 
-        server = self.suite_run.spec.server
-        if server is None:
-            return None
-        return cold_starts(server, self.spec.cold_start, request, self.suite_run.suite.base_dir)
+        run = self.suite_run
+        if run.spec.server is not None:
+            return cold_starts(run.spec.server, self.spec.cold_start, requests[0], run.suite.base_dir)
+        if "row" in requests[0] and COLD_START_GATES & set(self.spec.gates.declared()):
+            return engine_cold_starts(run.suite.path, self.spec.cold_start, [r["row"] for r in requests])
+        return None
 
     def _why_missing(self, name: str, result: dict[str, Any]) -> str:
         if name == "qps_per_gpu":
             return str(result["qps_per_gpu_reason"])
         if name in COLD_START_GATES:
-            return "cold starts need a server: section (the command the harness spawns)"
+            return "cold starts need a server: section (the command the harness spawns) or a local engine"
         if name in TOKEN_GATES:
             return "token timings need a streaming openai target (stream: true)"
         if name == "send_lag_p99_ms" or name == "rps_achieved_ratio":

@@ -194,3 +194,32 @@ def test_load_section_mistakes_are_located(tmp_path: Path) -> None:
     assert "declare at least one metric" not in typo
     no_rate = problems("model: open\ngates: {p95_ms: {max: 5}}")
     assert no_rate.endswith("suite.yaml:9:3: load: an open-loop load needs rate (requests per second), e.g. rate: 200")
+
+
+def test_a_local_engine_is_driven_in_the_load_worker(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from tests.builders import demo_project
+
+    suite = demo_project(tmp_path)
+    suite.write_text(
+        suite.read_text()
+        + textwrap.dedent("""
+        load:
+          model: open
+          rate: 200
+          arrival: constant
+          duration_s: 2
+          warmup_s: 0.5
+          cold_start: {repeats: 2, warm_requests: 5}
+          gates: {p95_ms: {max: 1000}, cold_start_s: {max: 60}}
+    """)
+    )
+    _, result = run_load(suite)
+    assert "locust" not in sys.modules and "gevent" not in sys.modules
+    requests = result["requests"]
+    assert requests["scheduled"] == 400 and requests["ok"] == 400 and requests["engine_error"] == 0
+    assert 0 < result["latency_ms"]["p50"] < 50  # one row through ONNX Runtime in the worker process
+    cold = result["cold_start"]
+    for run in cold["repeats"]:
+        assert 0 < run["process_started_s"] < run["engine_created_s"] < run["first_answer_s"]
+    assert cold["cold_path_ms"]["count"] == 10 and result["values"]["cold_start_s"] == cold["median_s"]
