@@ -1,76 +1,111 @@
 """A minimal HTTP/1.1 server on 127.0.0.1 for load-generator fidelity: a known service time and
-known stalls, with as little server overhead as Python allows (an asyncio protocol, no framework).
+known stalls, with as little server overhead as Python allows (raw sockets on an asyncio loop).
 
     python -m tests.ping_server [--service-ms 10] [--stall-ms 200 --stall-every-s 2]
 
-Every request is answered ``{"ok":true}`` after the service time; with ``--stall-ms`` the whole
-server freezes (a blocking sleep on its only thread) for that long every ``--stall-every-s``. It
-prints its URL, then serves until killed.
+Every request is answered ``{"ok":true}`` exactly the service time after the kernel received it
+(the socket's receive timestamp, ``SO_TIMESTAMPNS``), so the server's own wake-up and parsing are
+inside the service time rather than added to it. With ``--stall-ms`` the whole server freezes (a
+blocking sleep on its only thread) for that long every ``--stall-every-s``. It prints its URL,
+then serves until killed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import time
+
+from evalharness.load.clock import ANCILLARY_SPACE, enable_receive_timestamps, received_at
 
 SPIN_S = 0.002  # the last 2 ms of a service time are spun: asyncio timers are only ms-exact
 RESPONSE = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 
 
-class PingProtocol(asyncio.Protocol):
-    """Splits pipelined requests by Content-Length and answers each after the service time."""
+class PingConnection:
+    """One client connection: splits pipelined requests by Content-Length and answers each on time."""
 
-    def __init__(self, service_s: float) -> None:
+    def __init__(self, connection: socket.socket, service_s: float) -> None:
+        self.connection = connection
         self.service_s = service_s
         self.buffer = b""
-        self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(connection, self.readable)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            length = 0
-            for line in self.buffer[:head_end].split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            end = head_end + 4 + length
-            if len(self.buffer) < end:
-                return
-            self.buffer = self.buffer[end:]
-            self._answer()
-
-    def _answer(self) -> None:
-        if not self.service_s:
-            self._send()
+    def readable(self) -> None:
+        """Read what arrived, with its kernel timestamp, and answer every complete request in it."""
+        try:
+            data, ancillary, _, _ = self.connection.recvmsg(65536, ANCILLARY_SPACE)
+        except (BlockingIOError, InterruptedError):
             return
-        loop = asyncio.get_running_loop()
-        deadline = time.perf_counter() + self.service_s
-        loop.call_later(max(self.service_s - SPIN_S, 0.0), self._send_at, deadline)
+        except OSError:
+            data, ancillary = b"", []
+        if not data:
+            self.close()
+            return
+        arrived = received_at(ancillary)
+        self.buffer += data
+        while self._take_request():
+            self._answer(arrived + self.service_s)
+
+    def _take_request(self) -> bool:
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return False
+        length = 0
+        for line in self.buffer[:head_end].split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        end = head_end + 4 + length
+        if len(self.buffer) < end:
+            return False
+        self.buffer = self.buffer[end:]
+        return True
+
+    def _answer(self, deadline: float) -> None:
+        wait = deadline - time.perf_counter() - SPIN_S
+        if wait > 0:
+            self.loop.call_later(wait, self._send_at, deadline)
+        else:
+            self._send_at(deadline)
 
     def _send_at(self, deadline: float) -> None:
         while time.perf_counter() < deadline:
             pass
-        self._send()
+        try:
+            self.connection.sendall(RESPONSE)
+        except OSError:
+            self.close()
 
-    def _send(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(RESPONSE)
+    def close(self) -> None:
+        """Stop reading and close the socket."""
+        if self.connection.fileno() >= 0:
+            self.loop.remove_reader(self.connection)
+            self.connection.close()
+
+
+def accept(listener: socket.socket, service_s: float, connections: set[PingConnection]) -> None:
+    """Accept every waiting connection, with receive timestamps and no Nagle delay."""
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        connection.setblocking(False)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        enable_receive_timestamps(connection)
+        connections.add(PingConnection(connection, service_s))
 
 
 async def serve(service_s: float, stall_every_s: float, stall_s: float) -> None:
     """Listen on a free loopback port, print the URL, serve (and stall) until cancelled."""
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: PingProtocol(service_s), "127.0.0.1", 0, backlog=4096)
-    port = server.sockets[0].getsockname()[1]
-    print(f"http://127.0.0.1:{port}", flush=True)
+    listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
+    listener.setblocking(False)
+    connections: set[PingConnection] = set()
+    asyncio.get_running_loop().add_reader(listener, accept, listener, service_s, connections)
+    print(f"http://127.0.0.1:{listener.getsockname()[1]}", flush=True)
     while True:
         if not stall_s:
             await asyncio.sleep(3600)

@@ -27,7 +27,8 @@ EXTRA_WAIT_S = 60.0
 
 
 def locust_command(plan: dict[str, Any]) -> list[str]:
-    """``python -m locust`` headless, with one user per process (open loop) or N users (closed)."""
+    """``python -m locust`` headless, with one user per process (open loop) or N users (closed); for
+    ``launch: master_worker``, evalharness.load.cluster with these as the master's arguments."""
     users = plan["processes"] if plan["model"] == "open" else plan["users"]
     run_time = math.ceil(plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + 1)
     command = [
@@ -35,6 +36,9 @@ def locust_command(plan: dict[str, Any]) -> list[str]:
         "--spawn-rate", str(max(users, 1)), "--run-time", f"{run_time}s", "--host", plan["host"],
         "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "1",
     ]  # fmt: skip
+    if plan.get("launch") == "master_worker":
+        cluster = [sys.executable, "-m", "evalharness.load.cluster", "--workers", str(plan["processes"]), "--"]
+        return [*cluster, *command[3:], "LoadUser"]
     if plan["processes"] > 1:
         command += ["--processes", str(plan["processes"])]
     return [*command, "LoadUser"]

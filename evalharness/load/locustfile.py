@@ -25,13 +25,18 @@ from typing import Any
 
 import gevent
 from gevent.pool import Group
-from geventhttpclient import HTTPClient
 from locust import User, constant, events, task
 
 from evalharness.load.recorder import Recorder
+from evalharness.load.timer import PreciseTimer, spin_for_rate
+from evalharness.load.wire import ConnectionPool, InFlight, request_bytes
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["EVALHARNESS_LOAD_PLAN"]).read_text())
-REQUESTS: list[dict[str, Any]] = PLAN["requests"]
+REQUESTS: list[dict[str, Any]] = [
+    {**request, "wire": request_bytes(request["method"], request["url"], request["headers"], request["body"])}
+    if "url" in request else request
+    for request in PLAN["requests"]
+]  # fmt: skip
 RECORDER = Recorder()
 STATE: dict[str, Any] = {"start": None, "written": False, "cpu0": None}
 
@@ -80,38 +85,39 @@ def _on_stop(environment: Any, **_: Any) -> None:
     _write(environment)
 
 
-def _read_stream(response: Any) -> list[float]:
-    """Server-sent events: when each content delta arrived."""
+def stream_arrivals(chunks: list[tuple[float, bytes]]) -> list[float]:
+    """Server-sent events: when each content delta arrived (its data's kernel receive time)."""
     arrivals: list[float] = []
-    while True:
-        line = response.readline(b"\n")
-        if not line:
-            return arrivals
-        line = line.strip()
-        if not line.startswith(b"data:") or line == b"data: [DONE]":
-            continue
-        choices = json.loads(line[5:]).get("choices") or [{}]
-        choice = choices[0]
-        if (choice.get("delta") or {}).get("content") or choice.get("text"):
-            arrivals.append(time.perf_counter())
+    pending = b""
+    for arrived, chunk in chunks:
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            line = line.strip()
+            if not line.startswith(b"data:") or line == b"data: [DONE]":
+                continue
+            choices = json.loads(line[5:]).get("choices") or [{}]
+            choice = choices[0]
+            if (choice.get("delta") or {}).get("content") or choice.get("text"):
+                arrivals.append(arrived)
+    return arrivals
 
 
 _CLIENT: dict[str, Any] = {}
 
 
-def http_client() -> Any:
-    """This process's connection pool (geventhttpclient, the client under Locust's FastHttpUser)."""
-    if "client" not in _CLIENT:
-        _CLIENT["client"] = HTTPClient.from_url(
-            PLAN["host"], concurrency=PLAN["connections"], connection_timeout=PLAN["timeout_s"],
-            network_timeout=PLAN["timeout_s"],
-        )  # fmt: skip
-    return _CLIENT["client"]
+def connection_pool() -> ConnectionPool:
+    """This process's connection pool (created on first use, in the process that uses it)."""
+    if "pool" not in _CLIENT:
+        _CLIENT["pool"] = ConnectionPool(PLAN["host"], PLAN["connections"], PLAN["timeout_s"])
+    pool: ConnectionPool = _CLIENT["pool"]
+    return pool
 
 
 @events.test_start.add_listener  # type: ignore[untyped-decorator]
 def _create_engine(environment: Any, **_: Any) -> None:
     """A local engine is created in each load process before its users start (never before a fork)."""
+    if type(getattr(environment, "runner", None)).__name__ == "MasterRunner":  # a master runs no users
+        return
     if PLAN.get("engine_suite") and "engine" not in _CLIENT:
         from evalharness.serve.models import load_served_model
 
@@ -129,32 +135,35 @@ def _engine_exchange(request: dict[str, Any]) -> tuple[str, list[float]]:
         return "engine_error", []
 
 
-def _exchange(request: dict[str, Any]) -> tuple[str, list[float]]:
-    """One request; its outcome kind and, for a stream, the token arrival times."""
+def _exchange(request: dict[str, Any], in_flight: InFlight | None) -> tuple[str, float, float, list[float]]:
+    """One request (or the answer to one already written): its outcome kind, when it was sent and
+    answered, and a stream's token arrival times."""
     if "row" in request:
-        return _engine_exchange(request)
-    try:
-        response = http_client().request(request["method"], request["path"], request["body"], request["headers"])
-        if response.status_code >= 400:
-            response.read()
-            return "http_error", []
-        if request["stream"]:
-            return "ok", _read_stream(response)
-        json.loads(response.read() or b"")
-        return "ok", []
-    except (ValueError, UnicodeDecodeError):
-        return "parse_error", []
-    except Exception as error:  # socket errors and timeouts of any kind
-        timed_out = "timeout" in type(error).__name__.lower() or "timed out" in str(error)
-        return ("timeout" if timed_out else "http_error"), []
-
-
-def send(request: dict[str, Any], scheduled: float) -> None:
-    """Send one request and record it in its window: latency from ``scheduled``, service from the send."""
+        sent = time.perf_counter()
+        kind, _ = _engine_exchange(request)
+        return kind, sent, time.perf_counter(), []
     sent = time.perf_counter()
+    try:
+        answer = in_flight.finish() if in_flight else connection_pool().exchange(request["wire"])
+        sent = answer.sent
+        if answer.status >= 400:
+            return "http_error", sent, answer.done, []
+        if request["stream"]:
+            return "ok", sent, answer.done, stream_arrivals(answer.chunks)
+        json.loads(answer.body or b"")
+        return "ok", sent, answer.done, []
+    except (ValueError, UnicodeDecodeError):
+        return "parse_error", sent, time.perf_counter(), []
+    except Exception as error:  # socket errors, timeouts and malformed HTTP of any kind
+        timed_out = "timeout" in type(error).__name__.lower() or "timed out" in str(error)
+        return ("timeout" if timed_out else "http_error"), sent, time.perf_counter(), []
+
+
+def send(request: dict[str, Any], scheduled: float, in_flight: InFlight | None = None) -> None:
+    """Send one request (or finish ``in_flight``, the same request already written) and record it in
+    its window: latency from ``scheduled``, service from the send."""
     window = _window(scheduled)
-    kind, arrivals = _exchange(request)
-    done = time.perf_counter()
+    kind, sent, done, arrivals = _exchange(request, in_flight)
     latency_us = (done - scheduled) * 1e6
     if window == "after":
         return
@@ -169,6 +178,17 @@ def send(request: dict[str, Any], scheduled: float) -> None:
     RECORDER.record_us("service", (done - sent) * 1e6)
     RECORDER.record_us("send_lag", (sent - scheduled) * 1e6)
     _record_tokens(arrivals, sent, done, latency_us)
+
+
+def _send_now(request: dict[str, Any]) -> InFlight | None:
+    """Write an HTTP request right now, in the scheduling greenlet, when a connection is free; None
+    otherwise (the request's own greenlet then waits for one) or when writing failed (it retries)."""
+    if "wire" not in request:
+        return None
+    try:
+        return connection_pool().send_now(request["wire"])
+    except Exception:
+        return None
 
 
 def _record_tokens(arrivals: list[float], sent: float, done: float, latency_us: float) -> None:
@@ -206,7 +226,7 @@ def arrival_offsets(index: int) -> list[float]:
 class LoadUser(User):
     """The HTTP user: walks the open-loop schedule, or loops closed; requests come from the plan.
 
-    Requests go through one geventhttpclient pool per process without Locust's per-request event
+    Requests go through one lean keep-alive pool per process (evalharness.load.wire) without Locust's per-request event
     bookkeeping: the HdrHistograms here are the record, and the generator stays lean.
     """
 
@@ -239,12 +259,11 @@ class LoadUser(User):
         index = _worker_index(self.environment)
         offsets = arrival_offsets(index)
         start, group = _start(), Group()
+        timer = PreciseTimer(spin_for_rate(PLAN["rate"] / PLAN["processes"]))
         horizon = PLAN["warmup_s"] + PLAN["duration_s"]
         for position, offset in enumerate(offsets):
             due = start + offset
-            delay = due - time.perf_counter()
-            if delay > 0:
-                gevent.sleep(delay)
+            timer.sleep_until(due)
             measured = PLAN["warmup_s"] <= offset < horizon
             RECORDER.counts["scheduled"] += int(measured)
             if len(group) >= PLAN["max_in_flight"]:
@@ -252,7 +271,8 @@ class LoadUser(User):
                 continue
             RECORDER.counts["late"] += int(measured and time.perf_counter() - due > PLAN["late_ms"] / 1000)
             request = REQUESTS[(position * PLAN["processes"] + index) % len(REQUESTS)]
-            group.spawn(send, request, due)
+            group.spawn(send, request, due, _send_now(request))
+        timer.close()
         group.join(timeout=PLAN["drain_s"])
         RECORDER.counts["unfinished"] += len(group)
         group.kill(block=False)

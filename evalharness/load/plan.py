@@ -67,6 +67,7 @@ def build_plan(
         "duration_s": spec.duration_s,
         "warmup_s": spec.warmup_s,
         "processes": spec.processes,
+        "launch": spec.launch,
         "max_in_flight": spec.max_in_flight,
         "connections": min(spec.max_in_flight, 1000) if spec.model == "open" else spec.users,
         "timeout_s": spec.timeout_s,

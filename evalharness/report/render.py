@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.record import RunRecord
+from evalharness.report.charts import load_charts
 from evalharness.report.failure import format_cell, format_gate_failure
 from evalharness.report.text import format_interval, format_number, xml_safe
 
@@ -46,8 +47,9 @@ def environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters.update(
-        cell=format_cell, number=format_number, interval=format_interval, failure_text=format_gate_failure
-    )
+        cell=format_cell, number=format_number, interval=format_interval, failure_text=format_gate_failure,
+        load_charts=load_charts,
+    )  # fmt: skip
     return env
 
 

@@ -6,6 +6,7 @@ most of them outright, so they are shown as visible ``\\xNN`` escapes instead.
 
 from __future__ import annotations
 
+import numbers
 import re
 from typing import Any
 
@@ -34,7 +35,7 @@ def shorten(text: str, width: int) -> str:
 
 def format_number(value: float | None, digits: int = 4) -> str:
     """A metric value for tables: 4 decimals, or ``-`` when absent."""
-    return "-" if value is None else f"{value:.{digits}f}"
+    return f"{value:.{digits}f}" if isinstance(value, numbers.Real) else "-"  # absent, or missing from a record
 
 
 def format_interval(interval: tuple[float, float] | list[float] | None, digits: int = 4) -> str:

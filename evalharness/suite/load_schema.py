@@ -106,7 +106,12 @@ class LoadSpec(ClosedModel):
     think_time_s: float = Field(0.0, ge=0, description="closed loop: pause between a user's requests")
     duration_s: PositiveFloat = Field(10.0, description="measured window, after the warm-up")
     warmup_s: float = Field(2.0, ge=0, description="requests in this first window are not measured")
-    processes: PositiveInt = Field(1, le=64, description="Locust worker processes (--processes)")
+    processes: PositiveInt = Field(1, le=64, description="load-generator processes; histograms merge exactly")
+    launch: Literal["fork", "master_worker"] = Field(
+        "fork",
+        description="how the processes start: fork (Locust --processes, forked from one master) or "
+        "master_worker (a Locust --master and that many --worker processes, each a fresh interpreter)",
+    )
     max_in_flight: PositiveInt = Field(1000, description="open loop: more in flight and a send is dropped")
     timeout_s: PositiveFloat = 30.0
     rows: PositiveInt = Field(200, description="dataset rows drawn (seeded) for the request mix")

@@ -105,6 +105,34 @@ def test_closed_loop_on_two_processes_merges_exactly(tmp_path: Path) -> None:
     assert 300 <= result["qps"] <= 800
 
 
+def test_master_worker_launch_splits_the_schedule_and_merges_exactly(tmp_path: Path) -> None:
+    with ping_server("--service-ms", "2") as url:
+        suite = load_suite_file(
+            tmp_path,
+            PING % url,
+            """
+            model: open
+            rate: 200
+            arrival: constant
+            processes: 2
+            launch: master_worker
+            duration_s: 2
+            warmup_s: 0.5
+            gates: {p50_ms: {max: 1000}}
+        """,
+        )
+        _, result = run_load(suite)
+    assert "locust" not in sys.modules and "gevent" not in sys.modules
+    workers = result["generator"]
+    assert sorted(w["worker_index"] for w in workers) == [0, 1] and len({w["pid"] for w in workers}) == 2
+    # Each worker walks every second arrival of one constant 200/s schedule: 400 in the 2 s window.
+    requests = result["requests"]
+    assert requests["scheduled"] == 400 and requests["sent"] == requests["ok"] == 400
+    assert result["latency_ms"]["count"] == 400 and 2.0 <= result["latency_ms"]["p50"] <= 5.0
+    generator_rss = [value for value in result["resources"]["series"]["generator_rss_mib"] if value]
+    assert generator_rss and max(generator_rss) > 3 * 30  # master, two workers and the launcher, ~40+ MB each
+
+
 def test_a_generator_that_falls_behind_makes_the_gates_error(tmp_path: Path) -> None:
     with ping_server("--service-ms", "50") as url:
         suite = load_suite_file(
