@@ -4,7 +4,7 @@
 
 1. Stall: the server freezes 200 ms every 2 s; 500 requests/s open loop (Poisson, seeded). 10 % of
    arrivals land in a freeze and wait U(0, 200) ms, so the true P95 is 100 ms. Measured with one
-   and with two Locust processes.
+   and with two Locust processes (forked by --processes, and as a --master with two --workers).
 2. Service time: the server answers exactly 10 ms after its kernel received each request; P50
    minus 10 ms, closed loop (one user) and open loop (100 requests/s, timed from the schedule).
 3. Capacity on one core: requests/s of our generator (closed loop, 16 users, one process) over
@@ -75,11 +75,12 @@ def main() -> None:
     args = parser.parse_args()
     seconds = args.seconds
     with ping_server("--stall-ms", "200", "--stall-every-s", "2") as url:
-        for processes in (1, 2):
+        for processes, launch in ((1, "fork"), (2, "fork"), (2, "master_worker")):
             result = ours(url, model="open", rate=500, arrival="poisson", duration_s=seconds, warmup_s=1,
-                          processes=processes)  # fmt: skip
+                          processes=processes, launch=launch)  # fmt: skip
             p95 = result["latency_ms"]["p95"]
-            print(f"stall P95 (ms), {processes} process(es): {p95:.1f} (analytic 100; error {p95 / 100 - 1:+.1%}); "
+            print(f"stall P95 (ms), {processes} process(es), {launch}: {p95:.1f} (analytic 100; "
+                  f"error {p95 / 100 - 1:+.1%}); "
                   f"uncorrected-from-send P95 {result['service_ms']['p95']:.1f}; sent {result['requests']['sent']}, "
                   f"valid {result['valid']}")  # fmt: skip
         rate, p95 = stock_locust(url, users=4, seconds=math.ceil(seconds), wait_s=0.008)

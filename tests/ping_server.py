@@ -5,9 +5,12 @@ known stalls, with as little server overhead as Python allows (raw sockets on an
 
 Every request is answered ``{"ok":true}`` exactly the service time after the kernel received it
 (the socket's receive timestamp, ``SO_TIMESTAMPNS``), so the server's own wake-up and parsing are
-inside the service time rather than added to it. With ``--stall-ms`` the whole server freezes (a
-blocking sleep on its only thread) for that long every ``--stall-every-s``. It prints its URL,
-then serves until killed.
+inside the service time rather than added to it. With ``--stall-ms`` the server freezes for that
+long at the start of every ``--stall-every-s`` window (on a fixed grid from its start): a request
+that arrives during a freeze is answered when the freeze ends, plus the service time. The freeze
+holds answers rather than blocking the server's thread, so the truth is exact: the waits of the
+requests that land in freezes are uniform on (0, stall), with no backlog-processing time added
+after each freeze. It prints its URL, then serves until killed.
 """
 
 from __future__ import annotations
@@ -23,12 +26,28 @@ SPIN_S = 0.002  # the last 2 ms of a service time are spun: asyncio timers are o
 RESPONSE = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 
 
+class Timing:
+    """When a request that arrived at a given instant is answered: after any freeze, plus the service time."""
+
+    def __init__(self, service_s: float, stall_s: float, stall_every_s: float) -> None:
+        self.service_s, self.stall_s, self.stall_every_s = service_s, stall_s, stall_every_s
+        self.origin = time.perf_counter()
+
+    def answer_at(self, arrived: float) -> float:
+        """The instant to answer a request the kernel received at ``arrived``."""
+        if self.stall_s:
+            phase = (arrived - self.origin) % self.stall_every_s
+            if phase < self.stall_s:
+                arrived += self.stall_s - phase
+        return arrived + self.service_s
+
+
 class PingConnection:
     """One client connection: splits pipelined requests by Content-Length and answers each on time."""
 
-    def __init__(self, connection: socket.socket, service_s: float) -> None:
+    def __init__(self, connection: socket.socket, timing: Timing) -> None:
         self.connection = connection
-        self.service_s = service_s
+        self.timing = timing
         self.buffer = b""
         self.loop = asyncio.get_running_loop()
         self.loop.add_reader(connection, self.readable)
@@ -47,7 +66,7 @@ class PingConnection:
         arrived = received_at(ancillary)
         self.buffer += data
         while self._take_request():
-            self._answer(arrived + self.service_s)
+            self._answer(self.timing.answer_at(arrived))
 
     def _take_request(self) -> bool:
         head_end = self.buffer.find(b"\r\n\r\n")
@@ -86,7 +105,7 @@ class PingConnection:
             self.connection.close()
 
 
-def accept(listener: socket.socket, service_s: float, connections: set[PingConnection]) -> None:
+def accept(listener: socket.socket, timing: Timing, connections: set[PingConnection]) -> None:
     """Accept every waiting connection, with receive timestamps and no Nagle delay."""
     while True:
         try:
@@ -96,22 +115,18 @@ def accept(listener: socket.socket, service_s: float, connections: set[PingConne
         connection.setblocking(False)
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         enable_receive_timestamps(connection)
-        connections.add(PingConnection(connection, service_s))
+        connections.add(PingConnection(connection, timing))
 
 
 async def serve(service_s: float, stall_every_s: float, stall_s: float) -> None:
-    """Listen on a free loopback port, print the URL, serve (and stall) until cancelled."""
+    """Listen on a free loopback port, print the URL, serve until cancelled."""
     listener = socket.create_server(("127.0.0.1", 0), backlog=4096)
     listener.setblocking(False)
     connections: set[PingConnection] = set()
-    asyncio.get_running_loop().add_reader(listener, accept, listener, service_s, connections)
+    timing = Timing(service_s, stall_s, stall_every_s)
+    asyncio.get_running_loop().add_reader(listener, accept, listener, timing, connections)
     print(f"http://127.0.0.1:{listener.getsockname()[1]}", flush=True)
-    while True:
-        if not stall_s:
-            await asyncio.sleep(3600)
-            continue
-        await asyncio.sleep(stall_every_s - stall_s)
-        time.sleep(stall_s)  # stop the world
+    await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
