@@ -2,13 +2,15 @@
 
 The plan (``EVALHARNESS_LOAD_PLAN``, a JSON file the harness wrote) says what to send and how:
 
-- open loop: one user per process walks a seeded arrival schedule (constant or Poisson) and sends
-  each request in its own greenlet at its scheduled time; latency is timed from the *scheduled*
-  send, so a server stall shows up in every request that waited for it (no coordinated omission);
+- open loop: one user per process walks a seeded arrival schedule (constant or Poisson), waits
+  for each arrival on a kernel timer (evalharness.load.timer), writes the request at once and
+  reads its answer in a greenlet of its own; latency is timed from the *scheduled* send, so a
+  server stall shows up in every request that waited for it (no coordinated omission);
 - closed loop: N users, each sending its next request when the previous one answered.
 
-Requests go to an HTTP endpoint, or, for a suite whose target is a local engine (ONNX Runtime,
-torch), to that engine created in each load process.
+Requests go to an HTTP endpoint through evalharness.load.wire (answers timed by the kernel's
+receive timestamps), or, for a suite whose target is a local engine (ONNX Runtime, torch), to
+that engine created in each load process.
 
 Each process writes its histograms and counters to ``worker-<index>.json`` in the plan's output
 folder when its work is done (or when Locust stops it); the harness merges them exactly.

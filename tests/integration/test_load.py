@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.builders import two_feature_frame
-from tests.servers import REPO_ROOT, serve_process
+from tests.servers import REPO_ROOT, fault_server_process, serve_process
 from tests.servers import ping_server_process as ping_server
 
 pytest.importorskip("hdrh")
@@ -151,6 +151,35 @@ def test_a_generator_that_falls_behind_makes_the_gates_error(tmp_path: Path) -> 
         assert not result["valid"] and "dropped" in result["invalid_reasons"][0]
         gate = run.load().gate("p95_ms", "suite.yaml::load::p95_ms")
     assert gate.status == "error" and "the load run is invalid" in gate.message
+
+
+def test_kserve_target_under_load_sends_exactly_what_the_server_counts(tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    with fault_server_process() as url:
+        target = (f"{{kind: kserve, url: '{url}', model: demo, label: {{name: label}}, batch_size: 4,"
+                  " inputs: [{name: x, columns: [x1, x2], datatype: FP32}]}")  # fmt: skip
+        suite = load_suite_file(
+            tmp_path,
+            target,
+            """
+            model: open
+            rate: 100
+            arrival: constant
+            duration_s: 2
+            warmup_s: 0.5
+            gates: {error_rate: {max: 0}}
+        """,
+        )
+        _, result = run_load(suite)
+        with urllib.request.urlopen(f"{url}/stats", timeout=10) as reply:
+            counted = json.loads(reply.read())["requests"]["v2"]
+    requests = result["requests"]
+    assert requests["scheduled"] == 200 and requests["ok"] == 200 and requests["http_error"] == 0
+    # Every request the generator sent, warm-up included, reached the server once (no retries, no extras).
+    assert counted == requests["sent"] + requests["warmup"] == 250
+    assert result["values"]["error_rate"] == 0.0
 
 
 def test_streamed_tokens_are_timed_like_vllm_benchmarks(tmp_path: Path) -> None:
