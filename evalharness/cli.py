@@ -60,6 +60,26 @@ def _cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
     return EXIT_OK if record.status in ("passed", "empty") else EXIT_FAILED
 
 
+def _cmd_load_worker(args: argparse.Namespace, extra: list[str]) -> int:
+    """Become a Locust worker of a suite's master (``launch: master_worker``, ``remote_workers``)."""
+    import os
+
+    from evalharness._optional import is_installed
+    from evalharness.load.cluster import worker_command
+
+    host, _, port = args.master.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"evalharness load-worker: give the master as HOST:PORT, e.g. 10.0.0.5:5557 (got {args.master!r})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if not is_installed("locust"):
+        print("evalharness load-worker needs locust: pip install 'evalharness[load]'", file=sys.stderr)
+        return 2
+    command = worker_command(int(port), host)
+    os.execv(command[0], command)  # this process becomes the worker (its pid is the worker's)
+    return 0  # not reached
+
+
 def _cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
     import asyncio
     from functools import partial
@@ -124,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stall-every-s", type=float, default=2.0, help="with --stall-ms: how often to freeze")
     serve.add_argument("--stall-ms", type=float, default=0.0, help="freeze the whole server this long (0: never)")
     serve.set_defaults(handler=_cmd_serve)
+    worker = commands.add_parser(
+        "load-worker", help="join a suite's load run as a Locust worker (launch: master_worker)"
+    )
+    worker.add_argument("master", metavar="HOST:PORT", help="the master's address (load.master_host, load.master_port)")
+    worker.set_defaults(handler=_cmd_load_worker)
     return parser
 
 

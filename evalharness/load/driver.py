@@ -20,7 +20,7 @@ from typing import Any
 from evalharness.errors import EvalHarnessError
 from evalharness.load.recorder import Recorder
 from evalharness.processes import stop_process
-from evalharness.targets.secrets import redact
+from evalharness.targets.secrets import redact, references
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 EXTRA_WAIT_S = 60.0
@@ -29,7 +29,7 @@ EXTRA_WAIT_S = 60.0
 def locust_command(plan: dict[str, Any]) -> list[str]:
     """``python -m locust`` headless, with one user per process (open loop) or N users (closed); for
     ``launch: master_worker``, evalharness.load.cluster with these as the master's arguments."""
-    users = plan["processes"] if plan["model"] == "open" else plan["users"]
+    users = plan["generators"] if plan["model"] == "open" else plan["users"]
     run_time = math.ceil(plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + 1)
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users", str(users),
@@ -37,8 +37,12 @@ def locust_command(plan: dict[str, Any]) -> list[str]:
         "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "1",
     ]  # fmt: skip
     if plan.get("launch") == "master_worker":
-        cluster = [sys.executable, "-m", "evalharness.load.cluster", "--workers", str(plan["processes"]), "--"]
-        return [*cluster, *command[3:], "LoadUser"]
+        remote = int(plan.get("remote_workers") or 0)
+        cluster = [sys.executable, "-m", "evalharness.load.cluster", "--workers", str(plan["processes"])]
+        if remote:
+            cluster += ["--remote-workers", str(remote), "--bind", plan["master_host"],
+                        "--port", str(plan["master_port"]), "--wait-s", str(plan["remote_wait_s"])]  # fmt: skip
+        return [*cluster, "--", *command[3:], "LoadUser"]
     if plan["processes"] > 1:
         command += ["--processes", str(plan["processes"])]
     return [*command, "LoadUser"]
@@ -55,6 +59,8 @@ def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float)
     folder = Path(tempfile.mkdtemp(prefix="evalharness-load-"))  # private (0700): the plan holds secrets
     try:
         plan = {**plan, "out_dir": str(folder)}
+        if plan.get("launch") == "master_worker":  # workers get ${env:NAME} in place of each secret
+            plan["secret_references"] = references()
         (folder / "plan.json").write_text(json.dumps(plan))
         env = {**os.environ, "EVALHARNESS_LOAD_PLAN": str(folder / "plan.json"), "PYTHONUNBUFFERED": "1"}
         log = (folder / "locust.log").open("wb")
@@ -62,6 +68,7 @@ def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float)
                                   start_new_session=True)  # fmt: skip
         sampler = _start_sampler(folder, interval, {**sample_pids, "generator": locust.pid})
         limit = plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + EXTRA_WAIT_S
+        limit += plan.get("remote_wait_s", 0) if plan.get("remote_workers") else 0
         try:
             locust.wait(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -77,10 +84,14 @@ def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float)
 
 def _collect(folder: Path, plan: dict[str, Any], exit_code: int | None) -> dict[str, Any]:
     parts = [json.loads(path.read_text()) for path in sorted(folder.glob("worker-*.json"))]
-    if len(parts) < plan["processes"]:
+    failures = [f"worker (pid {part.get('pid')}): {part['error']}" for part in parts if "error" in part]
+    if failures:
+        raise EvalHarnessError("a load-generator worker could not run: " + redact("; ".join(failures)))
+    expected = plan["generators"]
+    if len(parts) < expected:
         log = redact((folder / "locust.log").read_text(errors="replace")[-2000:])
         raise EvalHarnessError(
-            f"the load generator wrote {len(parts)} of {plan['processes']} results (locust exit {exit_code}); "
+            f"the load generator wrote {len(parts)} of {expected} results (locust exit {exit_code}); "
             f"its log ends:\n{log}"
         )
     resources_path = folder / "resources.json"

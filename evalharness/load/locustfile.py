@@ -27,20 +27,37 @@ from typing import Any
 
 import gevent
 from gevent.pool import Group
-from locust import User, constant, events, task
+from locust import User, events, task
 
+from evalharness.load.distributed import (
+    PLAN_MESSAGE,
+    PLAN_REQUEST,
+    RECORD_MESSAGE,
+    plan_for_workers,
+    plan_from_master,
+    save_record,
+)
 from evalharness.load.recorder import Recorder
 from evalharness.load.timer import PreciseTimer, spin_for_rate
 from evalharness.load.wire import ConnectionPool, InFlight, request_bytes
 
-PLAN: dict[str, Any] = json.loads(Path(os.environ["EVALHARNESS_LOAD_PLAN"]).read_text())
-REQUESTS: list[dict[str, Any]] = [
-    {**request, "wire": request_bytes(request["method"], request["url"], request["headers"], request["body"])}
-    if "url" in request else request
-    for request in PLAN["requests"]
-]  # fmt: skip
+PLAN: dict[str, Any] = (
+    json.loads(Path(os.environ["EVALHARNESS_LOAD_PLAN"]).read_text()) if "EVALHARNESS_LOAD_PLAN" in os.environ else {}
+)  # empty on a worker started elsewhere (evalharness load-worker): the master sends it
+_REQUESTS: list[dict[str, Any]] = []
 RECORDER = Recorder()
-STATE: dict[str, Any] = {"start": None, "written": False, "cpu0": None}
+STATE: dict[str, Any] = {"start": None, "written": False, "cpu0": None, "in_flight": 0}
+
+
+def requests() -> list[dict[str, Any]]:
+    """The plan's requests, each HTTP one with its bytes built once."""
+    if not _REQUESTS:
+        _REQUESTS.extend(
+            {**request, "wire": request_bytes(request["method"], request["url"], request["headers"], request["body"])}
+            if "url" in request else request
+            for request in PLAN["requests"]
+        )  # fmt: skip
+    return _REQUESTS
 
 
 def _cpu_seconds() -> float:
@@ -68,7 +85,7 @@ def _worker_index(environment: Any) -> int:
 
 
 def _write(environment: Any) -> None:
-    """Write this process's record once."""
+    """Write this process's record once (a master/worker run's worker sends it to the master)."""
     if STATE["written"] or STATE["start"] is None:
         return
     STATE["written"] = True
@@ -76,10 +93,43 @@ def _write(environment: Any) -> None:
     record = RECORDER.to_json()
     record.update(worker_index=_worker_index(environment), pid=os.getpid(), wall_s=wall,
                   cpu_s=_cpu_seconds() - STATE["cpu0"])  # fmt: skip
-    out = Path(PLAN["out_dir"]) / f"worker-{record['worker_index']}-{os.getpid()}.json"
-    partial = out.with_suffix(".partial")
-    partial.write_text(json.dumps(record))
-    partial.replace(out)
+    _deliver(environment, record)
+
+
+def _deliver(environment: Any, record: dict[str, Any]) -> None:
+    if PLAN.get("launch") == "master_worker" and _runner_kind(environment) == "WorkerRunner":
+        environment.runner.send_message(RECORD_MESSAGE, record)
+    else:
+        save_record(Path(PLAN["out_dir"]), record)
+
+
+def _runner_kind(environment: Any) -> str:
+    return type(getattr(environment, "runner", None)).__name__
+
+
+@events.init.add_listener  # type: ignore[untyped-decorator]
+def _on_init(environment: Any, **_: Any) -> None:
+    """A master answers workers' plan requests and writes the records they send back; a worker
+    without the plan file asks for it (once its handler is registered, so no answer is lost)."""
+    runner = environment.runner
+    if _runner_kind(environment) == "MasterRunner":
+        runner.register_message(RECORD_MESSAGE, lambda msg, **__: save_record(Path(PLAN["out_dir"]), msg.data))
+        runner.register_message(
+            PLAN_REQUEST, lambda msg, **__: runner.send_message(PLAN_MESSAGE, plan_for_workers(PLAN), msg.node_id)
+        )
+    elif _runner_kind(environment) == "WorkerRunner" and not PLAN:
+        runner.register_message(PLAN_MESSAGE, _take_plan)
+        runner.send_message(PLAN_REQUEST)
+
+
+def _take_plan(environment: Any, msg: Any, **_: Any) -> None:
+    """A worker without the plan file takes the master's; a secret it cannot expand is reported."""
+    if PLAN:
+        return
+    try:
+        PLAN.update(plan_from_master(msg.data))
+    except Exception as error:  # a missing environment variable, above all
+        environment.runner.send_message(RECORD_MESSAGE, {"error": str(error), "pid": os.getpid()})
 
 
 @events.test_stop.add_listener  # type: ignore[untyped-decorator]
@@ -215,7 +265,7 @@ def arrival_offsets(index: int) -> list[float]:
     """This process's share of the seeded schedule, in seconds from its start."""
     import numpy as np
 
-    processes, rate, seed = PLAN["processes"], PLAN["rate"], PLAN["seed"]
+    processes, rate, seed = PLAN["generators"], PLAN["rate"], PLAN["seed"]
     horizon = PLAN["warmup_s"] + PLAN["duration_s"]
     if PLAN["arrival"] == "constant":
         return [float(x) for x in np.arange(index / rate, horizon, processes / rate)]
@@ -232,12 +282,18 @@ class LoadUser(User):
     bookkeeping: the HdrHistograms here are the record, and the generator stays lean.
     """
 
-    host = PLAN["host"]
-    wait_time = constant(PLAN["think_time_s"])
+    host = PLAN.get("host")
+
+    def wait_time(self) -> float:
+        """The closed loop's think time."""
+        return float(PLAN.get("think_time_s", 1.0))
 
     @task
     def work(self) -> None:
         """One closed-loop request, or the whole open-loop schedule."""
+        if not PLAN:  # a worker whose plan has not arrived (or could not be expanded)
+            gevent.sleep(0.2)
+            return
         if PLAN["model"] == "open":
             self._open_loop()
         else:
@@ -246,12 +302,18 @@ class LoadUser(User):
     def _closed_loop_request(self) -> None:
         start = _start()
         if time.perf_counter() - start >= PLAN["warmup_s"] + PLAN["duration_s"]:
+            if not STATE["in_flight"]:  # every user of this process is done: the record is complete
+                _write(self.environment)
             gevent.sleep(0.05)
             return
         count = RECORDER.counts["sequence"]
         RECORDER.counts["sequence"] += 1
-        request = REQUESTS[(count * PLAN["processes"] + _worker_index(self.environment)) % len(REQUESTS)]
-        send(request, time.perf_counter())
+        request = requests()[(count * PLAN["generators"] + _worker_index(self.environment)) % len(requests())]
+        STATE["in_flight"] += 1
+        try:
+            send(request, time.perf_counter())
+        finally:
+            STATE["in_flight"] -= 1
 
     def _open_loop(self) -> None:
         if STATE.get("schedule_started"):  # one schedule per process, even if Locust calls the task again
@@ -261,7 +323,7 @@ class LoadUser(User):
         index = _worker_index(self.environment)
         offsets = arrival_offsets(index)
         start, group = _start(), Group()
-        timer = PreciseTimer(spin_for_rate(PLAN["rate"] / PLAN["processes"]))
+        timer = PreciseTimer(spin_for_rate(PLAN["rate"] / PLAN["generators"]))
         horizon = PLAN["warmup_s"] + PLAN["duration_s"]
         for position, offset in enumerate(offsets):
             due = start + offset
@@ -272,7 +334,7 @@ class LoadUser(User):
                 RECORDER.counts["dropped"] += int(measured)
                 continue
             RECORDER.counts["late"] += int(measured and time.perf_counter() - due > PLAN["late_ms"] / 1000)
-            request = REQUESTS[(position * PLAN["processes"] + index) % len(REQUESTS)]
+            request = requests()[(position * PLAN["generators"] + index) % len(requests())]
             group.spawn(send, request, due, _send_now(request))
         timer.close()
         group.join(timeout=PLAN["drain_s"])

@@ -51,7 +51,8 @@ def summarise(run: dict[str, Any], plan: dict[str, Any], declared_gpus: int | No
     tokens = _token_facts(recorder, duration)
     result: dict[str, Any] = {
         "model": plan["model"], "rate": plan["rate"], "arrival": plan["arrival"], "users": plan["users"],
-        "processes": plan["processes"], "launch": plan.get("launch", "fork"), "duration_s": duration,
+        "processes": plan["processes"], "launch": plan.get("launch", "fork"),
+        "remote_workers": plan.get("remote_workers", 0), "duration_s": duration,
         "warmup_s": plan["warmup_s"],
         "requests": {"sent": sent, "ok": int(counts.get("ok", 0)), **errors,
                      "scheduled": int(counts.get("scheduled", 0)), "late": int(counts.get("late", 0)),

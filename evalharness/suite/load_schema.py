@@ -112,6 +112,12 @@ class LoadSpec(ClosedModel):
         description="how the processes start: fork (Locust --processes, forked from one master) or "
         "master_worker (a Locust --master and that many --worker processes, each a fresh interpreter)",
     )
+    remote_workers: int = Field(
+        0, ge=0, le=1000, description="master_worker: workers on other machines to wait for (evalharness load-worker)"
+    )
+    master_host: str = Field("127.0.0.1", description="master_worker: the address the master listens on")
+    master_port: int = Field(5557, ge=1, le=65535, description="master_worker: its port, when remote workers join")
+    remote_wait_s: PositiveFloat = Field(60.0, description="master_worker: how long to wait for remote workers")
     max_in_flight: PositiveInt = Field(1000, description="open loop: more in flight and a send is dropped")
     timeout_s: PositiveFloat = 30.0
     rows: PositiveInt = Field(200, description="dataset rows drawn (seeded) for the request mix")
@@ -127,4 +133,6 @@ class LoadSpec(ClosedModel):
     def _rate_for_open_loop(self) -> LoadSpec:
         if self.model == "open" and self.rate is None:
             raise ValueError("an open-loop load needs rate (requests per second), e.g. rate: 200")
+        if self.remote_workers and self.launch != "master_worker":
+            raise ValueError("remote_workers join a Locust master: set launch: master_worker")
         return self

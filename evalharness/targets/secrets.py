@@ -15,6 +15,7 @@ from evalharness.errors import TargetError
 
 _REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 _SEEN: set[str] = set()
+_NAMES: dict[str, str] = {}
 REDACTED = "***"
 
 
@@ -28,9 +29,22 @@ def expand(text: str, *, secret: bool = True) -> str:
         found = os.environ[name]
         if secret and found:
             _SEEN.add(found)
+            _NAMES[found] = name
         return found
 
     return _REFERENCE.sub(value, text)
+
+
+def references() -> dict[str, str]:
+    """Every secret value read so far -> the variable it came from (to send ``${env:NAME}`` instead)."""
+    return dict(_NAMES)
+
+
+def as_references(text: str, names: dict[str, str]) -> str:
+    """``text`` with each secret value in ``names`` written back as ``${env:NAME}``."""
+    for value in sorted(names, key=len, reverse=True):
+        text = text.replace(value, f"${{env:{names[value]}}}")
+    return text
 
 
 def redact(text: str) -> str:

@@ -8,6 +8,8 @@ test run's CPU contention; the tests use wide, still falsifiable bounds.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from evalharness.load.cluster import free_port
+from evalharness.processes import stop_process
 from tests.builders import two_feature_frame
 from tests.servers import REPO_ROOT, fault_server_process, serve_process
 from tests.servers import ping_server_process as ping_server
@@ -131,6 +135,75 @@ def test_master_worker_launch_splits_the_schedule_and_merges_exactly(tmp_path: P
     assert result["latency_ms"]["count"] == 400 and 2.0 <= result["latency_ms"]["p50"] <= 5.0
     generator_rss = [value for value in result["resources"]["series"]["generator_rss_mib"] if value]
     assert generator_rss and max(generator_rss) > 3 * 30  # master, two workers and the launcher, ~40+ MB each
+
+
+def _remote_worker(master: str, folder: Path, token: str | None) -> subprocess.Popen[bytes]:
+    """``evalharness load-worker`` as on another machine: its own folder, no plan file, its own environment."""
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALHARNESS_", "PYTEST_"))}
+    env.update({"EVALHARNESS_TEST_TOKEN": token} if token else {})
+    command = [sys.executable, "-m", "evalharness", "load-worker", master]
+    log = (folder.parent / "remote-worker.log").open("wb")
+    return subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _remote_suite(folder: Path, url: str, port: int) -> Path:
+    body = '{"x1": {{ x1 | tojson }}, "x2": {{ x2 | tojson }}}'
+    target = (f"{{kind: http, url: '{url}/secured', label: output.label, body: '{body}', "
+              "headers: {Authorization: 'Bearer ${env:EVALHARNESS_TEST_TOKEN}'}}")  # fmt: skip
+    load = f"""
+        model: open
+        rate: 100
+        arrival: constant
+        processes: 1
+        launch: master_worker
+        remote_workers: 1
+        master_port: {port}
+        remote_wait_s: 30
+        duration_s: 2
+        warmup_s: 0.5
+        gates: {{error_rate: {{max: 0}}}}
+    """
+    return load_suite_file(folder, target, load)
+
+
+def test_a_remote_worker_gets_the_plan_and_expands_secrets_from_its_own_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.servers import SECRET
+
+    monkeypatch.setenv("EVALHARNESS_TEST_TOKEN", SECRET)
+    port = free_port()
+    with fault_server_process() as url:
+        remote = _remote_worker(f"127.0.0.1:{port}", tmp_path / "elsewhere", SECRET)
+        try:
+            _, result = run_load(_remote_suite(tmp_path, url, port))
+        finally:
+            stop_process(remote)
+    workers = result["generator"]
+    assert sorted(w["worker_index"] for w in workers) == [0, 1] and remote.pid in {w["pid"] for w in workers}
+    # Both halves of the 100/s schedule were sent with the right key: the server refuses any other (401).
+    requests = result["requests"]
+    assert requests["scheduled"] == 200 and requests["ok"] == 200 and requests["http_error"] == 0
+    assert not list((tmp_path / "elsewhere").iterdir())  # the remote worker wrote nothing where it ran
+
+
+def test_a_remote_worker_without_the_secret_says_which_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalharness.errors import EvalHarnessError
+    from tests.servers import SECRET
+
+    monkeypatch.setenv("EVALHARNESS_TEST_TOKEN", SECRET)
+    port = free_port()
+    with fault_server_process() as url:
+        remote = _remote_worker(f"127.0.0.1:{port}", tmp_path / "elsewhere", None)
+        try:
+            with pytest.raises(EvalHarnessError, match="EVALHARNESS_TEST_TOKEN is not set") as raised:
+                run_load(_remote_suite(tmp_path, url, port))
+        finally:
+            stop_process(remote)
+    assert SECRET not in str(raised.value)
 
 
 def test_a_generator_that_falls_behind_makes_the_gates_error(tmp_path: Path) -> None:
