@@ -335,7 +335,10 @@ class LoadUser(User):
                 continue
             RECORDER.counts["late"] += int(measured and time.perf_counter() - due > PLAN["late_ms"] / 1000)
             request = requests()[(position * PLAN["generators"] + index) % len(requests())]
-            group.spawn(send, request, due, _send_now(request))
+            if "row" in request:  # a local engine blocks this process anyway: infer now, without a greenlet
+                send(request, due)
+            else:
+                group.spawn(send, request, due, _send_now(request))
         timer.close()
         group.join(timeout=PLAN["drain_s"])
         RECORDER.counts["unfinished"] += len(group)
