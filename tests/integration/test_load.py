@@ -59,12 +59,17 @@ def run_load(path: Path) -> tuple[Any, dict[str, Any]]:
 PING = "{kind: http, url: '%s/ping', body: '{}', label: ok}"
 
 
+def ping_load(folder: Path, server_arguments: tuple[str, ...], load: str) -> tuple[Any, dict[str, Any]]:
+    """The load run of a suite that pings tests/ping_server.py, started with ``server_arguments``."""
+    with ping_server(*server_arguments) as url:
+        return run_load(load_suite_file(folder, PING % url, load))
+
+
 def test_open_loop_times_from_the_schedule_and_keeps_locust_out_of_this_process(tmp_path: Path) -> None:
-    with ping_server("--stall-ms", "200", "--stall-every-s", "1") as url:
-        suite = load_suite_file(
-            tmp_path,
-            PING % url,
-            """
+    _, result = ping_load(
+        tmp_path,
+        ("--stall-ms", "200", "--stall-every-s", "1"),
+        """
             model: open
             rate: 200
             arrival: constant
@@ -72,8 +77,7 @@ def test_open_loop_times_from_the_schedule_and_keeps_locust_out_of_this_process(
             warmup_s: 0.5
             gates: {p95_ms: {max: 1000}}
         """,
-        )
-        _, result = run_load(suite)
+    )
     assert "locust" not in sys.modules and "gevent" not in sys.modules
     requests = result["requests"]
     assert requests["scheduled"] == 800 and requests["sent"] == requests["ok"] == 800
@@ -87,11 +91,10 @@ def test_open_loop_times_from_the_schedule_and_keeps_locust_out_of_this_process(
 
 
 def test_closed_loop_on_two_processes_merges_exactly(tmp_path: Path) -> None:
-    with ping_server("--service-ms", "5") as url:
-        suite = load_suite_file(
-            tmp_path,
-            PING % url,
-            """
+    _, result = ping_load(
+        tmp_path,
+        ("--service-ms", "5"),
+        """
             model: closed
             users: 4
             processes: 2
@@ -99,8 +102,7 @@ def test_closed_loop_on_two_processes_merges_exactly(tmp_path: Path) -> None:
             warmup_s: 0.5
             gates: {p50_ms: {max: 1000}, qps: {min: 1}}
         """,
-        )
-        _, result = run_load(suite)
+    )
     assert len(result["generator"]) == 2 and {w["worker_index"] for w in result["generator"]} == {0, 1}
     latency = result["latency_ms"]
     assert latency["count"] == result["requests"]["ok"] == sum(s["completed"] for s in result["timeline"])
@@ -110,11 +112,10 @@ def test_closed_loop_on_two_processes_merges_exactly(tmp_path: Path) -> None:
 
 
 def test_master_worker_launch_splits_the_schedule_and_merges_exactly(tmp_path: Path) -> None:
-    with ping_server("--service-ms", "2") as url:
-        suite = load_suite_file(
-            tmp_path,
-            PING % url,
-            """
+    _, result = ping_load(
+        tmp_path,
+        ("--service-ms", "2"),
+        """
             model: open
             rate: 200
             arrival: constant
@@ -124,8 +125,7 @@ def test_master_worker_launch_splits_the_schedule_and_merges_exactly(tmp_path: P
             warmup_s: 0.5
             gates: {p50_ms: {max: 1000}}
         """,
-        )
-        _, result = run_load(suite)
+    )
     assert "locust" not in sys.modules and "gevent" not in sys.modules
     workers = result["generator"]
     assert sorted(w["worker_index"] for w in workers) == [0, 1] and len({w["pid"] for w in workers}) == 2
@@ -207,11 +207,10 @@ def test_a_remote_worker_without_the_secret_says_which_variable(
 
 
 def test_a_generator_that_falls_behind_makes_the_gates_error(tmp_path: Path) -> None:
-    with ping_server("--service-ms", "50") as url:
-        suite = load_suite_file(
-            tmp_path,
-            PING % url,
-            """
+    run, result = ping_load(
+        tmp_path,
+        ("--service-ms", "50"),
+        """
             model: open
             rate: 100
             duration_s: 2
@@ -219,10 +218,9 @@ def test_a_generator_that_falls_behind_makes_the_gates_error(tmp_path: Path) -> 
             max_in_flight: 2
             gates: {p95_ms: {max: 1000}}
         """,
-        )
-        run, result = run_load(suite)
-        assert not result["valid"] and "dropped" in result["invalid_reasons"][0]
-        gate = run.load().gate("p95_ms", "suite.yaml::load::p95_ms")
+    )
+    assert not result["valid"] and "dropped" in result["invalid_reasons"][0]
+    gate = run.load().gate("p95_ms", "suite.yaml::load::p95_ms")
     assert gate.status == "error" and "the load run is invalid" in gate.message
 
 
