@@ -13,6 +13,7 @@ from evalharness.errors import EvalHarnessError, Problem
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.registry import get_metric
+from evalharness.once import Once
 from evalharness.record import GateRecord, GateStatus, SuiteRecord
 from evalharness.suite.dataset import dataset_format, input_columns, load_dataset
 from evalharness.suite.loader import display_path
@@ -44,8 +45,7 @@ class SuiteRun:
         self.cache_dir, self.resume = cache_dir, resume
         self.gate_on_override = gate_on
         self._frame = frame
-        self._predictions: Predictions | None = None
-        self._error: EvalHarnessError | None = None
+        self._predictions: Once[Predictions] = Once(self._predict)
         self._values: dict[str, MetricValue] = {}
         self._target: Target | None = None
         self.progress: Any = None  # a text sink for endpoint progress bars, set by the pytest plugin
@@ -98,15 +98,7 @@ class SuiteRun:
 
     def predictions(self) -> Predictions:
         """Every row's answer, computed on first use; a failure is remembered, not retried per gate."""
-        if self._error is not None:
-            raise self._error
-        if self._predictions is None:
-            try:
-                self._predictions = self._predict()
-            except EvalHarnessError as error:
-                self._error = error
-                raise
-        return self._predictions
+        return self._predictions.get()
 
     def _predict(self) -> Predictions:
         frame = self.frame()
@@ -286,19 +278,18 @@ class SuiteRun:
                 "expected": spec.dataset.expected,
             },
             target=self.target_info,
-            error=str(self._error) if self._error else None,
+            error=str(self._predictions.error) if self._predictions.error else None,
             load=self._load_facts(),
         )
-        if self._predictions is not None:
-            record.dataset["rows"] = len(self._predictions)
+        if self._predictions.value is not None:
+            record.dataset["rows"] = len(self._predictions.value)
             record = record.model_copy(update=self._prediction_facts)
         return record
 
     def _load_facts(self) -> dict[str, Any] | None:
         """The load run's result, once it ran (its values are plain JSON)."""
-        if self._load is None or self._load._result is None:
-            return None
-        return {key: value for key, value in self._load._result.items() if key != "values"}
+        result = self._load.finished() if self._load is not None else None
+        return None if result is None else {key: value for key, value in result.items() if key != "values"}
 
     @cached_property
     def _prediction_facts(self) -> dict[str, Any]:

@@ -17,22 +17,20 @@ from __future__ import annotations
 import argparse
 import math
 import signal
-import socket
 import subprocess
 import sys
-from pathlib import Path
 from types import FrameType
 
+from evalharness.load.driver import LOCUSTFILE
+from evalharness.load.server import free_port
 from evalharness.processes import stop_process
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+ALL_INTERFACES = ("0.0.0.0", "::", "*", "")
 
 
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def local_master_host(bind: str) -> str:
+    """Where this machine's workers reach a master listening on ``bind``."""
+    return "127.0.0.1" if bind in ALL_INTERFACES else bind
 
 
 def worker_command(port: int, host: str = "127.0.0.1") -> list[str]:
@@ -53,7 +51,7 @@ def run_cluster(workers: int, master_arguments: list[str], remote: int = 0, bind
     """Run the master and its local workers (and wait for ``remote`` more); the master's exit code."""
     port = port or free_port()
     master = subprocess.Popen(master_command(bind, port, workers + remote, wait_s, master_arguments))
-    children = [subprocess.Popen(worker_command(port)) for _ in range(workers)]
+    children = [subprocess.Popen(worker_command(port, local_master_host(bind))) for _ in range(workers)]
 
     def stop(signum: int, _: FrameType | None) -> None:
         raise SystemExit(128 + signum)

@@ -31,21 +31,20 @@ def locust_command(plan: dict[str, Any]) -> list[str]:
     ``launch: master_worker``, evalharness.load.cluster with these as the master's arguments."""
     users = plan["generators"] if plan["model"] == "open" else plan["users"]
     run_time = math.ceil(plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + 1)
-    command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users", str(users),
-        "--spawn-rate", str(max(users, 1)), "--run-time", f"{run_time}s", "--host", plan["host"],
-        "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0", "--stop-timeout", "1",
+    arguments = [
+        "-f", str(LOCUSTFILE), "--headless", "--users", str(users), "--spawn-rate", str(max(users, 1)),
+        "--run-time", f"{run_time}s", "--host", plan["host"], "--only-summary", "--loglevel", "WARNING",
+        "--exit-code-on-error", "0", "--stop-timeout", "1",
     ]  # fmt: skip
     if plan.get("launch") == "master_worker":
-        remote = int(plan.get("remote_workers") or 0)
         cluster = [sys.executable, "-m", "evalharness.load.cluster", "--workers", str(plan["processes"])]
-        if remote:
-            cluster += ["--remote-workers", str(remote), "--bind", plan["master_host"],
+        if plan.get("remote_workers"):
+            cluster += ["--remote-workers", str(plan["remote_workers"]), "--bind", plan["master_host"],
                         "--port", str(plan["master_port"]), "--wait-s", str(plan["remote_wait_s"])]  # fmt: skip
-        return [*cluster, "--", *command[3:], "LoadUser"]
+        return [*cluster, "--", *arguments, "LoadUser"]
     if plan["processes"] > 1:
-        command += ["--processes", str(plan["processes"])]
-    return [*command, "LoadUser"]
+        arguments += ["--processes", str(plan["processes"])]
+    return [sys.executable, "-m", "locust", *arguments, "LoadUser"]
 
 
 def _start_sampler(folder: Path, interval: float, pids: dict[str, int]) -> subprocess.Popen[bytes]:

@@ -12,8 +12,10 @@ Requests go to an HTTP endpoint through evalharness.load.wire (answers timed by 
 receive timestamps), or, for a suite whose target is a local engine (ONNX Runtime, torch), to
 that engine created in each load process.
 
-Each process writes its histograms and counters to ``worker-<index>.json`` in the plan's output
-folder when its work is done (or when Locust stops it); the harness merges them exactly.
+Each process writes its histograms and counters to ``worker-<index>-<pid>.json`` in the plan's
+output folder when its work is done (or when Locust stops it); in a master/worker run, workers
+send them to the master, which writes them (evalharness.load.distributed). The harness merges
+them exactly.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ def connection_pool() -> ConnectionPool:
 @events.test_start.add_listener  # type: ignore[untyped-decorator]
 def _create_engine(environment: Any, **_: Any) -> None:
     """A local engine is created in each load process before its users start (never before a fork)."""
-    if type(getattr(environment, "runner", None)).__name__ == "MasterRunner":  # a master runs no users
+    if _runner_kind(environment) == "MasterRunner":  # a master runs no users
         return
     if PLAN.get("engine_suite") and "engine" not in _CLIENT:
         from evalharness.serve.models import load_served_model
@@ -176,15 +178,15 @@ def _create_engine(environment: Any, **_: Any) -> None:
         _CLIENT["engine"] = load_served_model(Path(PLAN["engine_suite"]))
 
 
-def _engine_exchange(request: dict[str, Any]) -> tuple[str, list[float]]:
+def _engine_exchange(request: dict[str, Any]) -> str:
     """One inference by the local engine in this process (it blocks the process: requests queue)."""
     if "engine" not in _CLIENT:
         _create_engine(None)
     try:
         _CLIENT["engine"].answer([request["row"]])
-        return "ok", []
+        return "ok"
     except Exception:  # the engine's own failures (bad row, shape or type)
-        return "engine_error", []
+        return "engine_error"
 
 
 def _exchange(request: dict[str, Any], in_flight: InFlight | None) -> tuple[str, float, float, list[float]]:
@@ -192,7 +194,7 @@ def _exchange(request: dict[str, Any], in_flight: InFlight | None) -> tuple[str,
     answered, and a stream's token arrival times."""
     if "row" in request:
         sent = time.perf_counter()
-        kind, _ = _engine_exchange(request)
+        kind = _engine_exchange(request)
         return kind, sent, time.perf_counter(), []
     sent = time.perf_counter()
     try:
@@ -278,8 +280,8 @@ def arrival_offsets(index: int) -> list[float]:
 class LoadUser(User):
     """The HTTP user: walks the open-loop schedule, or loops closed; requests come from the plan.
 
-    Requests go through one lean keep-alive pool per process (evalharness.load.wire) without Locust's per-request event
-    bookkeeping: the HdrHistograms here are the record, and the generator stays lean.
+    Requests go through one keep-alive pool per process (evalharness.load.wire) without Locust's
+    per-request event bookkeeping: the HdrHistograms here are the record, and the generator stays lean.
     """
 
     host = PLAN.get("host")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from evalharness.errors import EvalHarnessError
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricValue
+from evalharness.once import Once
 from evalharness.record import GateRecord, GateStatus
 
 if TYPE_CHECKING:
@@ -24,20 +24,15 @@ class LoadRun:
     def __init__(self, suite_run: SuiteRun) -> None:
         self.suite_run = suite_run
         self.spec = suite_run.spec.load
-        self._result: dict[str, Any] | None = None
-        self._error: EvalHarnessError | None = None
+        self._result: Once[dict[str, Any]] = Once(self._run)
 
     def result(self) -> dict[str, Any]:
         """The load result (computed on first use; a failure is remembered)."""
-        if self._error is not None:
-            raise self._error
-        if self._result is None:
-            try:
-                self._result = self._run()
-            except EvalHarnessError as error:
-                self._error = error
-                raise
-        return self._result
+        return self._result.get()
+
+    def finished(self) -> dict[str, Any] | None:
+        """The result if the run has happened and succeeded, without running it."""
+        return self._result.value
 
     def _run(self) -> dict[str, Any]:
         from evalharness._optional import is_installed

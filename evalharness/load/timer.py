@@ -16,6 +16,7 @@ import ctypes
 import os
 import sys
 import time
+from typing import Any
 
 import gevent
 from gevent.socket import wait_read
@@ -46,7 +47,7 @@ class PreciseTimer:
     def __init__(self, spin_s: float = DEFAULT_SPIN_S) -> None:
         self.spin_s = spin_s
         self.fd = -1
-        self._settime: object = None
+        self._settime: Any = None
         if sys.platform.startswith("linux"):
             self._open_timerfd()
 
@@ -87,9 +88,7 @@ class PreciseTimer:
     def _arm(self, wake: float) -> bool:
         seconds = int(wake)
         value = _Itimerspec(_Timespec(0, 0), _Timespec(seconds, int((wake - seconds) * 1e9)))
-        settime = self._settime
-        assert callable(settime)
-        return int(settime(self.fd, TFD_TIMER_ABSTIME, ctypes.byref(value), None)) == 0
+        return int(self._settime(self.fd, TFD_TIMER_ABSTIME, ctypes.byref(value), None)) == 0
 
     def close(self) -> None:
         """Release the timer's file descriptor."""

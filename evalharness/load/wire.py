@@ -138,7 +138,7 @@ class InFlight:
     def __init__(self, pool: ConnectionPool, request: bytes) -> None:
         self.pool, self.request = pool, request
         self.sent = time.perf_counter()
-        self.connection, self.reused = (pool.idle.pop(), True) if pool.idle else (pool.connect(), False)
+        self.connection, self.reused = pool.take()
         try:
             self.connection.write(request)
         except (ConnectionResetError, BrokenPipeError):
@@ -155,11 +155,11 @@ class InFlight:
         browsers and geventhttpclient do; every other failure is raised for the caller to count."""
         try:
             exchange = self._read()
-        finally:
-            self.pool.slots.release()
-        if exchange.keep_alive:
-            self.pool.idle.append(self.connection)
-        else:
+        except BaseException:
+            self.pool.put_back(None)
+            raise
+        self.pool.put_back(self.connection if exchange.keep_alive else None)
+        if not exchange.keep_alive:
             self.connection.close()
         return exchange
 
@@ -223,11 +223,16 @@ class ConnectionPool:
             self.slots.release()
             raise
 
+    def take(self) -> tuple[Connection, bool]:
+        """An idle connection (and True), or a new one (and False); the caller holds a slot."""
+        return (self.idle.pop(), True) if self.idle else (self.connect(), False)
+
+    def put_back(self, connection: Connection | None) -> None:
+        """Free the caller's slot, keeping ``connection`` for reuse (None: it was closed)."""
+        if connection is not None:
+            self.idle.append(connection)
+        self.slots.release()
+
     def connect(self) -> Connection:
         """A new connection to the pool's origin."""
         return Connection(self.host, self.port, self.tls, self.timeout_s)
-
-    def close(self) -> None:
-        """Close the idle connections."""
-        while self.idle:
-            self.idle.pop().close()

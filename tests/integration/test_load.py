@@ -12,15 +12,17 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evalharness.load.cluster import free_port
+from evalharness.load.server import free_port
 from evalharness.processes import stop_process
 from tests.builders import two_feature_frame
-from tests.servers import REPO_ROOT, fault_server_process, serve_process
+from tests.servers import REPO_ROOT, SECRET, fault_server_process, serve_process
 from tests.servers import ping_server_process as ping_server
 
 pytest.importorskip("hdrh")
@@ -137,14 +139,24 @@ def test_master_worker_launch_splits_the_schedule_and_merges_exactly(tmp_path: P
     assert generator_rss and max(generator_rss) > 3 * 30  # master, two workers and the launcher, ~40+ MB each
 
 
-def _remote_worker(master: str, folder: Path, token: str | None) -> subprocess.Popen[bytes]:
-    """``evalharness load-worker`` as on another machine: its own folder, no plan file, its own environment."""
-    folder.mkdir()
+@contextmanager
+def remote_worker(folder: Path, token: str | None) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
+    """The fault server, and ``evalharness load-worker`` as on another machine (its own folder, no
+    plan file, its own environment, with ``token`` or without it) waiting for a master on a free port;
+    yields (server URL, master port, worker process) and stops both."""
+    port, elsewhere = free_port(), folder / "elsewhere"
+    elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALHARNESS_", "PYTEST_"))}
     env.update({"EVALHARNESS_TEST_TOKEN": token} if token else {})
-    command = [sys.executable, "-m", "evalharness", "load-worker", master]
-    log = (folder.parent / "remote-worker.log").open("wb")
-    return subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "evalharness", "load-worker", f"127.0.0.1:{port}"]
+    log = (folder / "remote-worker.log").open("wb")
+    with fault_server_process() as url:
+        worker = subprocess.Popen(command, cwd=elsewhere, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield url, port, worker
+        finally:
+            stop_process(worker)
+            log.close()
 
 
 def _remote_suite(folder: Path, url: str, port: int) -> Path:
@@ -170,18 +182,11 @@ def _remote_suite(folder: Path, url: str, port: int) -> Path:
 def test_a_remote_worker_gets_the_plan_and_expands_secrets_from_its_own_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.servers import SECRET
-
     monkeypatch.setenv("EVALHARNESS_TEST_TOKEN", SECRET)
-    port = free_port()
-    with fault_server_process() as url:
-        remote = _remote_worker(f"127.0.0.1:{port}", tmp_path / "elsewhere", SECRET)
-        try:
-            _, result = run_load(_remote_suite(tmp_path, url, port))
-        finally:
-            stop_process(remote)
+    with remote_worker(tmp_path, SECRET) as (url, port, worker):
+        _, result = run_load(_remote_suite(tmp_path, url, port))
     workers = result["generator"]
-    assert sorted(w["worker_index"] for w in workers) == [0, 1] and remote.pid in {w["pid"] for w in workers}
+    assert sorted(w["worker_index"] for w in workers) == [0, 1] and worker.pid in {w["pid"] for w in workers}
     # Both halves of the 100/s schedule were sent with the right key: the server refuses any other (401).
     requests = result["requests"]
     assert requests["scheduled"] == 200 and requests["ok"] == 200 and requests["http_error"] == 0
@@ -192,17 +197,11 @@ def test_a_remote_worker_without_the_secret_says_which_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from evalharness.errors import EvalHarnessError
-    from tests.servers import SECRET
 
     monkeypatch.setenv("EVALHARNESS_TEST_TOKEN", SECRET)
-    port = free_port()
-    with fault_server_process() as url:
-        remote = _remote_worker(f"127.0.0.1:{port}", tmp_path / "elsewhere", None)
-        try:
-            with pytest.raises(EvalHarnessError, match="EVALHARNESS_TEST_TOKEN is not set") as raised:
-                run_load(_remote_suite(tmp_path, url, port))
-        finally:
-            stop_process(remote)
+    with remote_worker(tmp_path, None) as (url, port, _):
+        with pytest.raises(EvalHarnessError, match="EVALHARNESS_TEST_TOKEN is not set") as raised:
+            run_load(_remote_suite(tmp_path, url, port))
     assert SECRET not in str(raised.value)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evalharness.load.server import free_port
 from evalharness.processes import stop_process
 from tests.builders import two_feature_frame
 from tests.servers import REPO_ROOT
@@ -45,12 +45,6 @@ TRAIN = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as reply:
@@ -69,7 +63,7 @@ def mlserver(tmp_path: Path) -> Iterator[tuple[str, dict[str, list[float]]]]:
     trained = subprocess.run([MLSERVER_VENV / "bin" / "python", "-c", TRAIN, tmp_path / "data.csv",
                               model_dir / "model.joblib"], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
-    http_port, grpc_port = _free_port(), _free_port()
+    http_port, grpc_port = free_port(), free_port()
     settings = {"host": "127.0.0.1", "http_port": http_port, "grpc_port": grpc_port, "metrics_endpoint": None,
                 "parallel_workers": 0, "environments_dir": str(tmp_path / "envs")}  # fmt: skip
     (model_dir / "settings.json").write_text(json.dumps(settings))
