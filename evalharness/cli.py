@@ -35,6 +35,7 @@ def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
     for suite in state.suites.values():
         rows = len(state.runs[suite.path].frame())
         print(f"ok: {suite.display_name}: {suite.spec.name}, {len(suite.metric_order)} gates, {rows} rows")
+    state.close()
     return EXIT_OK
 
 

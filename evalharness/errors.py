@@ -6,6 +6,7 @@ These are shown without a traceback. Anything else that escapes is a bug of ours
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,15 @@ class MissingDependencyError(EvalHarnessError):
 
 class TargetError(EvalHarnessError):
     """The model under test could not be loaded or did not answer as the suite expects."""
+
+
+class TargetSpecError(TargetError):
+    """The target section does not fit the model or the data (an input the model lacks, say).
+
+    ``problems`` holds ``(key path under target, message)`` pairs, so validation can locate
+    each one at its ``file:line:col``.
+    """
+
+    def __init__(self, problems: list[tuple[tuple[Any, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))

@@ -125,6 +125,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     _collect_suites_only(config, state)
     _group_suites_under_xdist(config)
+    if _is_controller(config):
+        state.close()  # validation loaded the models; under xdist only the workers run them
     if not _is_worker(config):
         _draw_progress(config, state)
         from evalharness.results import ResultCollector
@@ -201,6 +203,11 @@ def evalharness_engine() -> Iterator[Callable[[str], tuple[Any, Any]]]:
     yield load
     for state in sessions:
         state.close()
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    """Whether this process hands the items to xdist workers and runs none itself."""
+    return not _is_worker(config) and getattr(config.option, "dist", "no") != "no"
 
 
 def _is_worker(config: pytest.Config) -> bool:

@@ -10,12 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
-def _comparable(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bring expected and predicted labels to one dtype: numbers stay numbers, else text."""
-    if expected.dtype.kind in "biuf" and predicted.dtype.kind in "biuf":
-        return expected, predicted
-    return expected.astype(str).astype(object), predicted.astype(str).astype(object)
+from evalharness.labels import comparable, is_binary_01, match_label, value_key
 
 
 def is_sequence(values: np.ndarray) -> bool:
@@ -41,10 +36,24 @@ def as_sequences(values: np.ndarray) -> np.ndarray:
 
 def default_positive_label(labels: np.ndarray) -> Any | None:
     """``1`` (or ``True``) when the labels are a subset of {0, 1}; otherwise unknown."""
-    values = set(labels.tolist())
-    if values <= {0, 1} or values <= {False, True}:
-        return True if values and all(isinstance(v, bool) for v in values) else 1
-    return None
+    values = labels.tolist()
+    if not is_binary_01(values):
+        return None
+    return True if all(isinstance(v, bool) for v in values) else 1
+
+
+def positive_in(label: Any, raw_expected: np.ndarray, expected: np.ndarray) -> Any:
+    """The declared positive label as it reads in the compared ``expected`` array.
+
+    ``raw_expected`` is the column as read; ``expected`` the same column after
+    :func:`~evalharness.labels.comparable` (numbers, or text). The label is matched by value
+    (``'1'``, ``1.0`` and ``True`` all find a 0/1 column's ``1``), then written as that array writes it.
+    """
+    if label is None:
+        return None
+    matched = match_label(label, pd.unique(pd.Series(raw_expected, dtype=object)))
+    value = label if matched is None else matched
+    return str(value) if expected.dtype == object else value_key(value)
 
 
 @dataclass
@@ -74,7 +83,8 @@ class Predictions:
             except (ValueError, TypeError) as error:
                 raise ValueError(f"the expected column must hold sequences (lists of numbers) too: {error}") from None
         else:
-            self.expected, self.predicted = _comparable(expected, predicted)
+            self.expected, self.predicted = comparable(expected, predicted)
+            self.positive_label = positive_in(self.positive_label, expected, self.expected)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -119,15 +129,20 @@ class Predictions:
     def binary_truth(self) -> tuple[np.ndarray, np.ndarray]:
         """Boolean expected and predicted arrays, True where the label is the positive class."""
         positive = self.resolved_positive_label()
-        if self.expected.dtype == object:
-            positive = str(positive)
+        if self.expected.dtype != object and not isinstance(positive, (int, float)):
+            return np.zeros(len(self), bool), np.zeros(len(self), bool)  # text never equals a number
         return self.expected == positive, self.predicted == positive
+
+    @property
+    def knows_positive(self) -> bool:
+        """Whether the positive class is declared or can be inferred (0/1 or boolean labels)."""
+        return self.positive_label is not None or default_positive_label(self.labels) is not None
 
     @cached_property
     def row_loss(self) -> np.ndarray:
         """Per-row loss in [0, 1]: 1 - P(expected class) when scores exist, else 1 for a wrong answer."""
         wrong = (~self.correct).astype(float)
-        if self.score is None or len(self.labels) > 2:
+        if self.score is None or len(self.labels) > 2 or not self.knows_positive:
             return wrong
         truth, _ = self.binary_truth()
         return np.where(truth, 1.0 - self.score, self.score).astype(float)

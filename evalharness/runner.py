@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -192,7 +192,7 @@ class SuiteRun:
         gate_on = self.gate_on_override or options.gate_on or self.spec.statistics.gate_on
         value = self.metric_value(name)
         verdict = judge(name, value, options, gate_on)
-        status: GateStatus = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
+        status = cast(GateStatus, verdict.status)
         count = self.spec.report.worst_rows
         worst = [] if value.row_loss is None else self.predictions().worst(value.row_loss, count, value.row_scores)
         return GateRecord(

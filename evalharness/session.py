@@ -44,6 +44,7 @@ class EvalSession:
         """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems."""
         from evalharness.suite.dataset import load_dataset
         from evalharness.targets.secrets import install_log_redaction
+        from evalharness.validation import suite_problems
 
         install_log_redaction()
         suites = load_suites(expand_suite_paths(paths))
@@ -55,8 +56,10 @@ class EvalSession:
             except SuiteError as error:
                 problems.extend(error.problems)
                 continue
-            problems.extend(runs[suite.path].metric_problems())
+            problems.extend(suite_problems(runs[suite.path]))
         if problems:
+            for run in runs.values():
+                run.close()
             raise SuiteError(problems)
         return cls({s.path: s for s in suites}, runs, report_dir)
 

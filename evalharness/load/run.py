@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricValue
@@ -101,9 +101,9 @@ class LoadRun:
         if value is None:
             return GateRecord(**base, status="error", message=self._why_missing(name, result))
         verdict = judge(name, MetricValue(float(value), base["n"], None, "load"), options, "estimate")
-        status: GateStatus = "info" if verdict.passed is None else ("passed" if verdict.passed else "failed")
-        return GateRecord(**base, status=status, value=float(value), method="load", compared_value=verdict.compared,
-                          message=verdict.reason, duration_s=time.perf_counter() - started)  # fmt: skip
+        return GateRecord(**base, status=cast(GateStatus, verdict.status), value=float(value), method="load",
+                          compared_value=verdict.compared, message=verdict.reason,
+                          duration_s=time.perf_counter() - started)  # fmt: skip
 
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:

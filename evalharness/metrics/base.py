@@ -49,6 +49,8 @@ class MetricValue:
     details: dict[str, Any] = field(default_factory=dict)
     row_scores: dict[str, np.ndarray] = field(default_factory=dict)
     """Per-row numbers shown beside the worst rows (e.g. BERTScore P, R and F1; DTW distance)."""
+    undefined: str | None = None
+    """Why the value is NaN (no predicted positives, one class only...): its gate then errors."""
 
 
 class Metric(Protocol):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_counts, percentile_interval, wilson_interval
@@ -24,17 +25,30 @@ class AccuracyOptions(GateOptions):
     """Options of ``accuracy``: thresholds only."""
 
 
+ZeroDivision = Literal["error"] | Annotated[float, Field(ge=0, le=1)]
+
+
 class AveragedOptions(GateOptions):
     """Options of precision, recall and F1: ``binary`` (positive class) or ``macro`` average."""
 
     average: Literal["binary", "macro"] = "binary"
+    zero_division: ZeroDivision = Field(
+        "error",
+        description="a score whose denominator is 0 (precision with no predicted positives, recall of a class "
+        "never expected) is undefined and its gate errors; 0 or 1 scores it that instead (scikit-learn's option)",
+    )
 
 
 def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division default)."""
+    """numerator / denominator, NaN (undefined) where the denominator is 0."""
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+    return np.divide(numerator, denominator, out=np.full_like(numerator, np.nan), where=denominator > 0)
+
+
+def _fill(scores: np.ndarray, zero_division: float | str) -> np.ndarray:
+    """Undefined scores replaced by the suite's ``zero_division`` number (kept NaN for ``error``)."""
+    return scores if zero_division == "error" else np.where(np.isnan(scores), float(zero_division), scores)
 
 
 def _true_positives(counts: np.ndarray) -> np.ndarray:
@@ -81,6 +95,7 @@ class Accuracy:
             interval=wilson_interval(correct, n, settings.confidence),
             method="wilson",
             row_loss=predictions.row_loss,
+            undefined=None if n else "there are no rows",
         )
 
 
@@ -97,45 +112,57 @@ class AveragedMetric:
     per_class: PerClass
     description: str
     denominator_axis: int | None
+    undefined_when: str
     options: type[GateOptions] = AveragedOptions
 
     def compute(self, predictions: Predictions, options: AveragedOptions, settings: MetricSettings) -> MetricValue:
         """The metric with its interval and per-row loss."""
         if options.average == "macro":
-            return self._macro(predictions, settings)
-        return self._binary(predictions, settings)
+            return self._macro(predictions, options, settings)
+        return self._binary(predictions, options, settings)
 
-    def _binary(self, predictions: Predictions, settings: MetricSettings) -> MetricValue:
+    def _binary(self, predictions: Predictions, options: AveragedOptions, settings: MetricSettings) -> MetricValue:
         counts = binary_counts(predictions)
-        value = float(self.per_class(counts)[1])
+        value = float(_fill(self.per_class(counts), options.zero_division)[1])
         truth, predicted = predictions.binary_truth()
         relevant = {0: predicted, 1: truth}.get(self.denominator_axis or 0, truth | predicted)
         loss = np.where(relevant, predictions.row_loss, 0.0)
         if self.denominator_axis is None:
-            samples = self.per_class(bootstrap_counts(counts, settings, self.name))[:, 1]
-            interval, method, n = percentile_interval(samples, settings.confidence), "bootstrap", len(predictions)
+            samples = _fill(self.per_class(bootstrap_counts(counts, settings, self.name)), options.zero_division)
+            interval, method, n = percentile_interval(samples[:, 1], settings.confidence), "bootstrap", len(predictions)
         else:
             n = int(counts.sum(axis=self.denominator_axis)[1])
             interval, method = wilson_interval(int(counts[1, 1]), n, settings.confidence), "wilson"
-        details = {"positive_label": predictions.resolved_positive_label(), "average": "binary"}
-        return MetricValue(value, n, interval, method, loss, _plain_details(details))
+        positive = predictions.resolved_positive_label()
+        details = {"positive_label": positive, "average": "binary", "zero_division": options.zero_division}
+        undefined = f"{self.undefined_when} ({positive!r})" if np.isnan(value) else None
+        return MetricValue(value, n, interval, method, loss, _plain_details(details), undefined=undefined)
 
-    def _macro(self, predictions: Predictions, settings: MetricSettings) -> MetricValue:
+    def _macro(self, predictions: Predictions, options: AveragedOptions, settings: MetricSettings) -> MetricValue:
         counts = predictions.confusion
-        per_class = self.per_class(counts)
-        samples = self.per_class(bootstrap_counts(counts, settings, self.name)).mean(axis=-1)
+        raw = self.per_class(counts)
+        per_class = _fill(raw, options.zero_division)
+        samples = _fill(self.per_class(bootstrap_counts(counts, settings, self.name)), options.zero_division)
         details = {
             "average": "macro",
-            "per_class": {str(label): float(score) for label, score in zip(predictions.labels, per_class)},
+            "zero_division": options.zero_division,
+            "per_class": {str(label): _finite(score) for label, score in zip(predictions.labels, per_class)},
         }
+        undefined_classes = [str(label) for label, score in zip(predictions.labels, per_class) if np.isnan(score)]
+        undefined = f"{self.undefined_when}: {', '.join(undefined_classes[:10])}" if undefined_classes else None
         return MetricValue(
             value=float(per_class.mean()),
             n=len(predictions),
-            interval=percentile_interval(samples, settings.confidence),
+            interval=percentile_interval(samples.mean(axis=-1), settings.confidence),
             method="bootstrap",
             row_loss=predictions.row_loss,
             details=details,
+            undefined=undefined,
         )
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _plain_details(details: dict[str, object]) -> dict[str, object]:
@@ -143,6 +170,15 @@ def _plain_details(details: dict[str, object]) -> dict[str, object]:
 
 
 ACCURACY = Accuracy()
-PRECISION = AveragedMetric("precision", per_class_precision, "share of predicted positives that are positive", 0)
-RECALL = AveragedMetric("recall", per_class_recall, "share of actual positives that were found", 1)
-F1 = AveragedMetric("f1", per_class_f1, "harmonic mean of precision and recall", None)
+PRECISION = AveragedMetric(
+    "precision", per_class_precision, "share of predicted positives that are positive", 0,
+    "precision is undefined: the target never predicted the class",
+)  # fmt: skip
+RECALL = AveragedMetric(
+    "recall", per_class_recall, "share of actual positives that were found", 1,
+    "recall is undefined: the expected answers never hold the class",
+)  # fmt: skip
+F1 = AveragedMetric(
+    "f1", per_class_f1, "harmonic mean of precision and recall", None,
+    "f1 is undefined: the class is neither expected nor predicted",
+)  # fmt: skip

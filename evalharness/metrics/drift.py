@@ -3,7 +3,9 @@
 Numeric columns get the population stability index (PSI) over the reference's quantile bins (one
 bin per value when the reference has no more distinct values than bins) and the two-sample
 Kolmogorov-Smirnov test (scipy); categorical columns get PSI over categories.
-Missing values are a bin of their own. The gated value is the largest PSI (or KS statistic)
+Values are compared as values, not as text, whatever the two files' dtypes: an int column and the same
+column read as float (one empty CSV cell is enough), as bool, or as text that reads as numbers is the
+same column. Missing values are a bin of their own. The gated value is the largest PSI (or KS statistic)
 over the compared columns; every column's figures, and which ones drift, go into the record.
 """
 
@@ -50,42 +52,100 @@ def psi_from_counts(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def as_numbers(values: pd.Series) -> np.ndarray | None:
+    """The values as floats (NaN where missing; bools are 0 and 1), or None if a present value is not a number.
+
+    Text that reads as a number counts as one: a column written as "0"/"1" holds the values 0 and 1.
+    """
+    # only non-numeric columns go through Python objects (which also unwraps a categorical dtype)
+    parsed = values if pd.api.types.is_numeric_dtype(values) else pd.to_numeric(values.astype(object), errors="coerce")
+    numbers = parsed.to_numpy(dtype=float, na_value=np.nan)
+    return None if (np.isnan(numbers) & values.notna().to_numpy()).any() else numbers
+
+
+def _counts_by_edges(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts between consecutive edges (a value on an edge counts above it), then the count of missing values."""
+    missing = np.isnan(values)
+    binned = np.bincount(np.searchsorted(edges, values[~missing], side="right"), minlength=edges.size + 1)
+    return np.append(binned, missing.sum())
+
+
 def numeric_bin_counts(reference: np.ndarray, current: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Counts of both samples over the reference's quantile bins, plus one bin for missing values."""
     present = reference[~np.isnan(reference)]
     edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)))[1:-1] if present.size else np.empty(0)
+    return _counts_by_edges(reference, edges), _counts_by_edges(current, edges)
 
-    def counts(values: np.ndarray) -> np.ndarray:
-        missing = np.isnan(values)
-        binned = np.bincount(np.searchsorted(edges, values[~missing], side="right"), minlength=edges.size + 1)
-        return np.append(binned, missing.sum())
 
-    return counts(reference), counts(current)
+def numeric_value_counts(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of both samples per distinct value of either, plus one bin for missing values.
+
+    Values are compared as numbers, so 1 (int), 1.0 (float) and True are one bin.
+    """
+    both = np.concatenate([reference, current])
+    distinct = np.unique(both[~np.isnan(both)])
+    # every distinct value but the smallest starts a bin: each value then has a bin to itself
+    return _counts_by_edges(reference, distinct[1:]), _counts_by_edges(current, distinct[1:])
+
+
+def _text_mask(objects: pd.Series) -> pd.Series:
+    """Which values are text; decided once per Python type present, not once per value."""
+    types = objects.map(type)
+    return types.isin([kind for kind in types.unique() if issubclass(kind, str)])
+
+
+def _category_keys(values: pd.Series, parse_text: bool) -> pd.Series:
+    """What each value is counted under: numbers (and bools) by value, so 1, 1.0 and True are one category;
+    text as itself, or by the number it reads as when ``parse_text``; anything else by its text; NaN if missing."""
+    objects = values.astype(object)
+    text = _text_mask(objects)
+    numbers = pd.to_numeric(objects.where(~text | parse_text), errors="coerce").astype(float)
+    keys = objects.where(text, objects.astype(str)).where(numbers.isna(), numbers)
+    return keys.where(values.notna())
 
 
 def category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of both samples over the union of categories (missing is a category)."""
-    ref = reference.astype(object).where(reference.notna(), "<missing>").astype(str)
-    cur = current.astype(object).where(current.notna(), "<missing>").astype(str)
-    categories = sorted(set(ref.unique()) | set(cur.unique()))
+    """Counts of both samples over the union of categories (numbers first, then text, sorted), plus missing.
+
+    Where one side is stored as numbers, text on the other side that reads as a number is that number
+    (so 1 and "1" agree); between two text columns "01" and "1" stay distinct categories.
+    """
+    parse_text = pd.api.types.is_numeric_dtype(reference) or pd.api.types.is_numeric_dtype(current)
+    keys = pd.concat([_category_keys(reference, parse_text), _category_keys(current, parse_text)], ignore_index=True)
+    codes, categories = pd.factorize(keys, sort=True)
+    codes = np.where(codes < 0, len(categories), codes)  # missing values (code -1) are the last bin
     return (
-        ref.value_counts().reindex(categories, fill_value=0).to_numpy(),
-        cur.value_counts().reindex(categories, fill_value=0).to_numpy(),
+        np.bincount(codes[: len(reference)], minlength=len(categories) + 1),
+        np.bincount(codes[len(reference) :], minlength=len(categories) + 1),
     )
 
 
-def _column_drift(name: str, reference: pd.Series, current: pd.Series, options: DriftOptions) -> dict[str, Any]:
+def _ks_test(reference: np.ndarray, current: np.ndarray) -> tuple[float | None, float | None]:
+    """KS statistic and p-value over the present values; None when either side has none (scipy needs some)."""
     from scipy import stats
 
-    if pd.api.types.is_numeric_dtype(reference) and pd.api.types.is_numeric_dtype(current):
-        ref, cur = reference.to_numpy(dtype=float), current.to_numpy(dtype=float)
-        few_values = reference.nunique() <= options.bins  # flags, counts: one bin per value
-        counts = category_counts(reference, current) if few_values else numeric_bin_counts(ref, cur, options.bins)
-        psi = psi_from_counts(*counts)
-        test = stats.ks_2samp(ref[~np.isnan(ref)], cur[~np.isnan(cur)])
-        ks, p_value = float(test.statistic), float(test.pvalue)
-    else:
+    ref, cur = reference[~np.isnan(reference)], current[~np.isnan(current)]
+    if not (ref.size and cur.size):
+        return None, None
+    test = stats.ks_2samp(ref, cur)
+    return float(test.statistic), float(test.pvalue)
+
+
+def column_drift(name: str, reference: pd.Series, current: pd.Series, options: DriftOptions) -> dict[str, Any]:
+    """PSI (and KS for numbers) of one column, and whether it drifts.
+
+    The column is numeric when both sides hold only numbers and at least one is stored as numbers, whatever the
+    dtypes (int, float, bool, or text that reads as numbers); otherwise it is compared per category.
+    """
+    ref, cur = as_numbers(reference), as_numbers(current)
+    stored_as_numbers = pd.api.types.is_numeric_dtype(reference) or pd.api.types.is_numeric_dtype(current)
+    if ref is None or cur is None or not stored_as_numbers:
         psi, ks, p_value = psi_from_counts(*category_counts(reference, current)), None, None
+    else:
+        few_values = np.unique(ref[~np.isnan(ref)]).size <= options.bins  # flags, counts: one bin per value
+        counts = numeric_value_counts(ref, cur) if few_values else numeric_bin_counts(ref, cur, options.bins)
+        psi = psi_from_counts(*counts)
+        ks, p_value = _ks_test(ref, cur)
     drifting = psi > options.psi_alarm or (p_value is not None and p_value < options.alpha)
     return {"column": name, "psi": psi, "ks_statistic": ks, "ks_pvalue": p_value, "drifting": bool(drifting)}
 
@@ -135,7 +195,7 @@ class Drift:
         """Per-column PSI and KS; the value is the largest of the gated statistic."""
         reference = load_reference(options, settings.base_dir)
         columns = options.columns or [str(c) for c in predictions.inputs.columns]
-        figures = [_column_drift(c, reference[c], predictions.inputs[c], options) for c in columns]
+        figures = [column_drift(c, reference[c], predictions.inputs[c], options) for c in columns]
         key = "psi" if options.statistic == "psi" else "ks_statistic"
         gated = [f[key] for f in figures if f[key] is not None]
         return MetricValue(

@@ -64,15 +64,26 @@ class Auc:
             raise ValueError("auc needs a score from the target; map one under target.outputs.score")
         truth, _ = predictions.binary_truth()
         score = np.asarray(predictions.score, dtype=float)
-        samples = _bootstrap_auc(truth, score, settings)
+        if np.isnan(score).any():
+            raise ValueError(f"auc needs a score for every row; {int(np.isnan(score).sum())} rows have none")
+        positives, negatives = int(truth.sum()), int((~truth).sum())
+        one_class = positives == 0 or negatives == 0
+        samples = np.empty(0) if one_class else _bootstrap_auc(truth, score, settings)
         return MetricValue(
-            value=roc_auc(truth, score),
+            value=float("nan") if one_class else roc_auc(truth, score),
             n=len(predictions),
             interval=percentile_interval(samples, settings.confidence),
             method="bootstrap",
             row_loss=predictions.row_loss,
-            details={"positives": int(truth.sum()), "negatives": int((~truth).sum())},
+            details={"positives": positives, "negatives": negatives},
+            undefined=_one_class(positives, negatives) if one_class else None,
         )
+
+
+def _one_class(positives: int, negatives: int) -> str:
+    """Why AUC is undefined: it ranks positives against negatives, and one side is empty."""
+    present = "positive" if positives else "negative"
+    return f"auc needs both classes and every expected answer is {present} ({positives + negatives} rows)"
 
 
 AUC = Auc()

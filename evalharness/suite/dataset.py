@@ -24,20 +24,38 @@ def dataset_format(path: Path, declared: str | None) -> str | None:
 
 
 def read_table(path: Path, file_format: str) -> pd.DataFrame:
-    """Read a whole table with pandas; raises ``ValueError`` with a readable reason."""
+    """Read a whole table with pandas; raises ``ValueError`` with a readable reason.
+
+    Text stays text: ``None``, ``NA``, ``null`` and empty cells of a text column are answers, not
+    missing values (pandas' defaults would read them as missing). Only an empty cell in a numeric
+    column, or a JSON ``null``, is missing. JSON values keep their JSON types (``"1"`` stays text).
+    """
     import pandas as pd
 
     try:
         if file_format == "csv":
-            return pd.read_csv(path)
+            return _text_stays_text(pd.read_csv(path, keep_default_na=False, na_values=[""]))
         if file_format == "jsonl":
-            return pd.read_json(path, lines=True)
+            return pd.read_json(path, lines=True, dtype=False)
         require("pyarrow", extra="parquet", needed_for="reading Parquet datasets")
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (ValueError, OSError, pd.errors.ParserError) as error:
         raise ValueError(f"cannot read {path.name} as {file_format}: {error}") from None
+
+
+def _text_stays_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Empty cells of text columns back to the empty text (``read_csv`` marks every empty cell missing)."""
+    import pandas as pd
+
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind in "biufcmM" or not values.isna().any():
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            frame[column] = values.fillna("")
+    return frame
 
 
 def _column_problems(suite: LoadedSuite, frame: pd.DataFrame) -> list[Problem]:

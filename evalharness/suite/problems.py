@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from evalharness.errors import Problem
 from evalharness.metrics.registry import did_you_mean, unknown_metric_message
+from evalharness.suite.fields import boolean_message, text_number_message
 from evalharness.suite.schema import PLANNED_TARGET_KINDS, TARGET_KINDS
 from evalharness.suite.yamlsource import KeyPath, YamlDocument, format_key_path
 
@@ -88,6 +89,45 @@ def _tag_message(error: Any) -> str:
     return f"unknown {noun} '{tag}'" + did_you_mean(str(tag), valid)
 
 
+EXPECTED_TYPES = {
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "list_type": "a list such as [a, b]",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+}
+"""Pydantic's strict type errors -> what the suite should have there, in a user's words."""
+EXPECTED_MODELS = {"OutputRef": "an output's name, or a mapping {name: ..., column: ...}"}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if value is None:
+        return "null (nothing)"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _type_message(kind: str, value: Any, model: str | None) -> str:
+    """A wrong type, with the YAML reading that usually causes it (quotes, yes/no, 1e-3) and the fix."""
+    expected = EXPECTED_MODELS.get(model or "", EXPECTED_TYPES[kind])
+    if isinstance(value, bool) and kind != "bool_type":
+        return boolean_message(
+            value, "quote it to mean text, as in 'yes'" if kind == "string_type" else f"write {expected}"
+        )
+    if isinstance(value, str) and kind in ("int_type", "float_type"):
+        return text_number_message(value, expected)
+    if isinstance(value, str) and kind == "bool_type":
+        return f"expected true or false, got the text {value!r} (quotes make text; write true or false without them)"
+    if isinstance(value, (int, float)) and kind == "string_type":
+        return f"expected text, got the number {value!r}; quote it to mean the text ('{value!r}')"
+    return f"expected {expected}, got {_describe(value)}"
+
+
 def _message(error: Any, path: KeyPath, root: type[BaseModel], data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -101,6 +141,10 @@ def _message(error: Any, path: KeyPath, root: type[BaseModel], data: Any) -> str
         return _tag_message(error)
     if kind == "literal_error" and path == ("schema",):
         return f"unsupported schema version {error.get('input')!r}; this evalharness reads schema: 1"
+    if kind in EXPECTED_TYPES:
+        return _type_message(kind, error.get("input"), error.get("ctx", {}).get("class_name"))
+    if kind == "finite_number":
+        return f"expected a finite number, got {error.get('input')!r} (.inf and .nan are not allowed)"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 

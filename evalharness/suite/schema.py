@@ -6,15 +6,29 @@ third-party packages) join the schema and its JSON Schema export without edits h
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveInt, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PositiveInt,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from evalharness.suite.fields import ClosedModel, GateOn, GateOptions
+from evalharness.suite.fields import ClosedModel, GateOn, GateOptions, One
 from evalharness.suite.load_schema import LoadSpec, ServerSpec
 
 SCHEMA_VERSION = 1
+ENV_REFERENCE = r"^\$\{env:"
+"""How a value read from the environment starts: ``${env:NAME}``."""
 
 
 class OutputRef(ClosedModel):
@@ -27,6 +41,23 @@ class OutputRef(ClosedModel):
     @classmethod
     def _from_name(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # The name alone (``label: label``) is accepted above, so the published schema says so too.
+        as_mapping = handler(core_schema)
+        name = {"type": "string", "description": "the output's name (short for {name: ...})"}
+        return {"title": cls.__name__, "description": as_mapping.pop("description", ""), "anyOf": [name, as_mapping]}
+
+
+NOT_NULL: dict[str, Any] = {"not": {"type": "null"}}
+SOME_NOT_NULL: dict[str, Any] = {"not": {"additionalProperties": {"type": "null"}}}
+"""JSON Schema: a mapping with at least one value that is not null."""
+
+
+def _given(key: str, value: dict[str, Any] = NOT_NULL) -> dict[str, Any]:
+    """JSON Schema for a validator's ``is None`` check: ``key`` is present and not null (or matches ``value``)."""
+    return {"required": [key], "properties": {key: value}}
 
 
 class OnnxOutputs(ClosedModel):
@@ -102,14 +133,56 @@ class HttpTargetSpec(ClosedModel):
         description="Jinja template of the JSON body over the row's fields ({{ amount | tojson }}), the whole row "
         "({{ row | tojson }}) or, with batch_size, the rows ({{ rows | tojson }}); only id and input columns are sent"
     )
-    label: str = Field(description="JMESPath to the answer (a list of answers when batch_size > 1)")
+    label: str = Field(description="JMESPath to the answer (a list of one answer per row when the body reads rows)")
     score: str | None = Field(None, description="JMESPath to the positive-class score")
-    batch_size: PositiveInt = Field(1, description="rows per request; the template then loops over rows")
+    batch_size: PositiveInt = Field(
+        1, description="rows per request; above 1 the body must loop over rows (a body that reads rows always batches)"
+    )
     concurrency: PositiveInt = Field(16, description="requests in flight at most")
     timeout_s: float = Field(30.0, gt=0, description="per-request timeout")
     retries: int = Field(3, ge=0, le=10, description="retries on connection errors, 408, 429 and 5xx")
     max_error_rate: float = Field(0.0, ge=0, le=1, description="share of failed requests tolerated (default none)")
     deadline_s: float | None = Field(None, gt=0, description="the whole run's deadline; late rows are timeouts")
+
+    @staticmethod
+    def body_reads_rows(body: str) -> bool:
+        """Whether the body template reads ``rows``: then every request is a batch whatever its size,
+        and the answer is read as one value per row (a list of one for a single row)."""
+        from jinja2 import meta
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        return "rows" in meta.find_undeclared_variables(ImmutableSandboxedEnvironment().parse(body))
+
+    @field_validator("body")
+    @classmethod
+    def _valid_template(cls, value: str) -> str:
+        from jinja2 import TemplateSyntaxError
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+        from pydantic_core import PydanticCustomError
+
+        try:  # compiled, not only parsed: an unknown filter is found only when compiling
+            ImmutableSandboxedEnvironment().compile(value)
+        except TemplateSyntaxError as error:
+            # The loader's "expression_syntax" problems point at the line inside the string.
+            raise PydanticCustomError(
+                "expression_syntax",
+                "the body is not a valid Jinja template: {reason}",
+                {"reason": error.message or str(error), "line": error.lineno, "column": 1},
+            ) from None
+        return value
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batches_read_rows(cls, value: int, info: ValidationInfo) -> int:
+        body = info.data.get("body")  # absent when the body itself is invalid (reported there)
+        if value > 1 and isinstance(body, str) and not cls.body_reads_rows(body):
+            raise ValueError(
+                f"batch_size {value} puts {value} rows in each request, but the body template never reads "
+                "rows, so all but one row of each request would be lost: loop over them, e.g. "
+                "body: '{\"instances\": {{ rows | tojson }}}' with label and score paths that give one value "
+                "per row, or set batch_size: 1"
+            )
+        return value
 
 
 class KServeInput(ClosedModel):
@@ -122,6 +195,8 @@ class KServeInput(ClosedModel):
 
 class KServeTargetSpec(ClosedModel):
     """A model served over the Open Inference Protocol v2 (KServe, Triton, MLServer, OpenVINO)."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [_given("label"), _given("score")]})
 
     kind: Literal["kserve"]
     url: str = Field(description="server base URL, e.g. http://127.0.0.1:8080; ${env:NAME} allowed")
@@ -153,7 +228,11 @@ class OpenAITargetSpec(ClosedModel):
     base_url: str = Field(description="e.g. http://127.0.0.1:8000/v1; ${env:NAME} allowed")
     api: Literal["chat", "completions"] = "chat"
     model: str
-    api_key: str | None = Field(None, description="only as ${env:NAME}; sent as a bearer token")
+    api_key: str | None = Field(
+        None,
+        description="only as ${env:NAME}; sent as a bearer token",
+        json_schema_extra={"pattern": ENV_REFERENCE},  # the validator below says why, in words
+    )
     headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME}")
     system: str | None = Field(None, description="system prompt (chat)")
     prompt: str = Field(
@@ -166,7 +245,7 @@ class OpenAITargetSpec(ClosedModel):
     stream: bool = Field(False, description="stream with SSE and record time to first token and token gaps")
     extract: str | None = Field(None, description="regex; the answer is its first group (or whole match)")
     labels: dict[str, Any] | None = Field(None, description="answer text (case-insensitive) -> label")
-    batch_size: Literal[1] = 1
+    batch_size: One = 1
     concurrency: PositiveInt = 16
     timeout_s: float = Field(60.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
@@ -176,7 +255,7 @@ class OpenAITargetSpec(ClosedModel):
     @field_validator("api_key")
     @classmethod
     def _from_environment(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("${env:"):
+        if value is not None and not re.match(ENV_REFERENCE, value):
             raise ValueError("write the key as ${env:NAME}; a suite file must never hold a secret")
         return value
 
@@ -236,7 +315,10 @@ def suite_model() -> type[ClosedModel]:
     class Suite(ClosedModel):
         """A suite file: the model under test, the data, and the gates it must pass."""
 
-        schema_version: Literal[1] = Field(alias="schema", description="suite schema version; always 1")
+        # _at_least_one below, for JSON Schema: a load section, or a metric whose options are not null
+        model_config = ConfigDict(json_schema_extra={"anyOf": [_given("load"), _given("metrics", SOME_NOT_NULL)]})
+
+        schema_version: One = Field(alias="schema", description="suite schema version; always 1")
         name: str = Field(min_length=1)
         description: str = ""
         seed: int = 0

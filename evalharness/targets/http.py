@@ -1,11 +1,16 @@
 """Target ``http``: any JSON endpoint, called concurrently with retries, every request accounted for.
 
 The request body is a sandboxed Jinja template over the row's fields (``{{ amount | tojson }}``),
-rendered and parsed as JSON; the answer is extracted with JMESPath. Requests run on one asyncio
-loop with at most ``concurrency`` in flight. Connection errors, 408, 429 and 5xx are retried with
-capped exponential back-off and jitter (429/503 honour ``Retry-After``). Each row ends as exactly
-one outcome: ok, http_error, timeout or parse_error; more errors than ``max_error_rate`` allows
-fail the suite as an error, never as a pass.
+rendered and parsed as JSON; the answer is extracted with JMESPath. A template that reads ``rows``
+sends batches whatever ``batch_size`` is, even 1, and its label and score paths must give a list
+of exactly one value per row; any other template sends one row per request, and its paths give
+that row's answer (any JSON value) and score (a number). An answer of another shape is a
+parse_error that names the path and the shape it gave.
+
+Requests run on one asyncio loop with at most ``concurrency`` in flight. Connection errors, 408,
+429 and 5xx are retried with capped exponential back-off and jitter (429/503 honour
+``Retry-After``). Each row ends as exactly one outcome: ok, http_error, timeout or parse_error;
+more errors than ``max_error_rate`` allows fail the suite as an error, never as a pass.
 """
 
 from __future__ import annotations
@@ -87,13 +92,17 @@ class EndpointTarget:
         if context is not None and context.cache_dir is not None:
             from evalharness.targets.cache import AnswerCache
 
-            self.cache = AnswerCache(context.cache_dir, spec.model_dump(mode="json"))
+            self.cache = AnswerCache(context.cache_dir, self._cache_identity(spec))
         self.headers = {name: expand(value) for name, value in spec.headers.items()}
         # Only the id and the input columns reach the endpoint: never the expected answer.
         self.fields = list(dict.fromkeys([context.id_column, *context.input_columns])) if context else None
         self.outcomes: Counter[str] = Counter()
         self.first_error: str | None = None
         self.has_score = False
+
+    def _cache_identity(self, spec: Any) -> dict[str, Any]:
+        """What identifies this endpoint's answers in the cache: the spec as the suite writes it."""
+        return dict(spec.model_dump(mode="json"))
 
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
         raise NotImplementedError
@@ -241,6 +250,52 @@ class EndpointTarget:
         """Nothing is kept open between predictions."""
 
 
+def _shape(value: Any) -> str:
+    """A JSON value's shape in words, for parse errors."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, list):
+        return f"a list of {len(value)} value{'' if len(value) == 1 else 's'}"
+    if isinstance(value, dict):
+        keys = sorted(map(str, value))
+        return f"an object with keys {keys[:5]}{' ...' if len(keys) > 5 else ''}"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    return f"the number {value}"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'' if count == 1 else 's'}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _one_per_row(name: str, expression: str, found: Any, count: int) -> list[Any]:
+    """A batch's values at a path: a list of exactly one value per row of the request."""
+    if not isinstance(found, list):
+        raise ValueError(
+            f"{name} path {expression!r} gave {_shape(found)} where a list of one value per row was expected "
+            f"(a request of {_rows(count)})"
+        )
+    if len(found) != count:
+        raise ValueError(f"{name} path {expression!r} gave {_shape(found)} for a request of {_rows(count)}")
+    return found
+
+
+def _score(expression: str, value: Any, where: str = "") -> float:
+    """One row's score, which must be a number (a list means the path is not per row); ``where``
+    says which row of a batch, for the message."""
+    if isinstance(value, list):
+        raise ValueError(f"score path {expression!r} gave a list{where} where one number per row was expected")
+    if not _is_number(value):
+        raise ValueError(f"score path {expression!r} gave {_shape(value)}{where} where a number was expected")
+    return float(value)
+
+
 class HttpTarget(EndpointTarget):
     """Any JSON endpoint: a sandboxed body template per row or batch, answers read by JMESPath."""
 
@@ -252,20 +307,46 @@ class HttpTarget(EndpointTarget):
         self.method = spec.method
         self.url = expand(spec.url)
         self.body = _template(spec.body)
+        # Batch mode follows the template, not batch_size: a template over rows asks for one answer
+        # per row, so a lone row's answer is a list of one as well.
+        self.batched = spec.body_reads_rows(spec.body)
         self.label_path = jmespath.compile(spec.label)
         self.score_path = jmespath.compile(spec.score) if spec.score else None
         self.has_score = self.score_path is not None
 
+    def _cache_identity(self, spec: Any) -> dict[str, Any]:
+        identity = super()._cache_identity(spec)
+        if spec.batch_size == 1 and spec.body_reads_rows(spec.body):
+            # Earlier versions read these answers as one value (a list kept whole): never reuse them.
+            identity["answers"] = "one per row"
+        return identity
+
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
-        fields = rows[0] if self.spec.batch_size == 1 else {}
-        text = self.body.render(**fields, row=fields, rows=rows)
+        if self.batched:
+            text = self.body.render(rows=rows)
+        else:
+            text = self.body.render(**rows[0], row=rows[0])
         return json.loads(text)
 
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
-        labels = self.label_path.search(answer)
-        scores = self.score_path.search(answer) if self.score_path else None
-        if count == 1 and self.spec.batch_size == 1:
-            labels, scores = [labels], [scores]
-        if not isinstance(labels, list) or len(labels) != count or labels.count(None) == count:
-            raise ValueError(f"label path {self.spec.label!r} gave {str(labels)[:80]!r} for {count} rows")
-        return labels, list(scores) if isinstance(scores, list) else [None] * count
+        return self._batch(answer, count) if self.batched else self._row(answer)
+
+    def _batch(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
+        """One label (and score) per row of the request, from lists at the paths."""
+        labels = _one_per_row("label", self.spec.label, self.label_path.search(answer), count)
+        if labels.count(None) == count:
+            raise ValueError(f"label path {self.spec.label!r} gave only nulls for a request of {_rows(count)}")
+        if self.score_path is None:
+            return labels, [None] * count
+        found = _one_per_row("score", self.spec.score, self.score_path.search(answer), count)
+        return labels, [_score(self.spec.score, value, f" for row {row + 1} of {count}")
+                        for row, value in enumerate(found)]  # fmt: skip
+
+    def _row(self, answer: Any) -> tuple[list[Any], list[Any]]:
+        """The one row's answer (any JSON value but null, e.g. a forecast's list) and its score."""
+        label = self.label_path.search(answer)
+        if label is None:
+            raise ValueError(f"label path {self.spec.label!r} found nothing in the answer, {_shape(answer)}")
+        if self.score_path is None:
+            return [label], [None]
+        return [label], [_score(self.spec.score, self.score_path.search(answer))]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from evalharness._optional import require
-from evalharness.errors import TargetError
+from evalharness.errors import TargetError, TargetSpecError
 from evalharness.metrics.registry import did_you_mean
 from evalharness.suite.schema import OnnxTargetSpec, OutputRef
 from evalharness.targets.base import TargetContext, TargetOutput, file_sha256
@@ -26,6 +26,7 @@ _NUMPY_TYPES = {
     "tensor(string)": np.object_,
 }
 _PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+Problems = list[tuple[tuple[Any, ...], str]]
 
 
 @dataclass(frozen=True)
@@ -65,41 +66,60 @@ def _session(ort: Any, spec: OnnxTargetSpec, context: TargetContext) -> Any:
     providers = spec.providers or [p for p in _PREFERRED_PROVIDERS if p in available]
     unknown = [p for p in providers if p not in available]
     if unknown:
-        raise TargetError(f"ONNX Runtime providers {unknown} are not available here; available: {available}")
+        message = f"ONNX Runtime providers {unknown} are not available here; available: {available}"
+        raise TargetSpecError([(("providers",), message)])
     try:
         return ort.InferenceSession(str(path), options, providers=providers)
     except Exception as error:  # onnxruntime raises its own untyped errors for unreadable models
-        raise TargetError(f"ONNX Runtime cannot load {path}: {error}") from None
+        raise TargetSpecError([(("path",), f"ONNX Runtime cannot load {path}: {error}")]) from None
+
+
+def _mapping(model_inputs: dict[str, Any], spec: OnnxTargetSpec, context: TargetContext) -> Problems | dict[str, Any]:
+    """The suite's input mapping, or the default one: a single input takes every column, several
+    inputs take the columns of their own names."""
+    if spec.inputs is not None:
+        return dict(spec.inputs)
+    if len(model_inputs) == 1:
+        return {next(iter(model_inputs)): context.input_columns}
+    missing = [name for name in model_inputs if name not in context.input_columns]
+    if missing:
+        message = f"the model has inputs {list(model_inputs)}; map {missing} to dataset columns under target.inputs"
+        return [(("inputs",), message)]
+    return {name: name for name in model_inputs}
+
+
+def input_problems(model_inputs: dict[str, Any], spec: OnnxTargetSpec, context: TargetContext) -> Problems:
+    """Every way the suite's input mapping misses the model: unknown names, unmapped inputs,
+    tensor types evalharness cannot feed. Each as (key path under target, message)."""
+    mapping = _mapping(model_inputs, spec, context)
+    if isinstance(mapping, list):
+        return mapping
+    problems: Problems = []
+    for name in mapping:
+        if name not in model_inputs:
+            message = f"'{name}' is not an input of the model" + did_you_mean(name, list(model_inputs))
+            problems.append((("inputs", name), message))
+        elif model_inputs[name].type not in _NUMPY_TYPES:
+            message = f"model input '{name}' has type {model_inputs[name].type}, which evalharness cannot feed yet"
+            problems.append((("inputs", name), message))
+    unmapped = [name for name in model_inputs if name not in mapping]
+    if unmapped:
+        problems.append((("inputs",), f"model inputs {unmapped} are not mapped; add them under target.inputs"))
+    return problems
 
 
 def _plan_inputs(session: Any, spec: OnnxTargetSpec, context: TargetContext) -> list[InputPlan]:
     model_inputs = {i.name: i for i in session.get_inputs()}
-    mapping = spec.inputs
-    if mapping is None:
-        if len(model_inputs) == 1:
-            mapping = {next(iter(model_inputs)): context.input_columns}
-        else:
-            missing = [name for name in model_inputs if name not in context.input_columns]
-            if missing:
-                raise TargetError(
-                    f"the model has inputs {list(model_inputs)}; map {missing} to dataset columns under target.inputs"
-                )
-            mapping = {name: name for name in model_inputs}
+    problems = input_problems(model_inputs, spec, context)
+    if problems:
+        raise TargetSpecError(problems)
+    mapping = _mapping(model_inputs, spec, context)
+    assert isinstance(mapping, dict)  # no problems: the mapping exists
     plans = []
     for name, columns in mapping.items():
-        if name not in model_inputs:
-            raise TargetError(
-                f"target.inputs names '{name}', not an input of the model" + did_you_mean(name, list(model_inputs))
-            )
-        model_input = model_inputs[name]
-        dtype = _NUMPY_TYPES.get(model_input.type)
-        if dtype is None:
-            raise TargetError(f"model input '{name}' has type {model_input.type}, which evalharness cannot feed yet")
+        model_input, dtype = model_inputs[name], _NUMPY_TYPES[model_inputs[name].type]
         column_list = [columns] if isinstance(columns, str) else list(columns)
         plans.append(InputPlan(name, column_list, dtype, len(model_input.shape or [None, None])))
-    unmapped = [name for name in model_inputs if name not in mapping]
-    if unmapped:
-        raise TargetError(f"model inputs {unmapped} are not mapped; add them under target.inputs")
     return plans
 
 
@@ -125,14 +145,16 @@ def _plan_outputs(session: Any, spec: OnnxTargetSpec) -> tuple[OutputRef | None,
         )
     for ref in (label, score):
         if ref is not None and ref.name not in outputs:
-            raise TargetError(f"the model has no output '{ref.name}'" + did_you_mean(ref.name, list(outputs)))
+            message = f"the model has no output '{ref.name}'" + did_you_mean(ref.name, list(outputs))
+            raise TargetSpecError([(("outputs",), message)])
         if ref is not None and not outputs[ref.name].type.startswith("tensor("):
             raise TargetError(
                 f"output '{ref.name}' is {outputs[ref.name].type}, not a tensor "
                 "(a skl2onnx ZipMap?); export with options={'zipmap': False}"
             )
     if label is None and score is None:
-        raise TargetError(f"cannot tell which output is the label or score among {list(outputs)}; set target.outputs")
+        message = f"cannot tell which output is the label or score among {list(outputs)}; set target.outputs"
+        raise TargetSpecError([(("outputs",), message)])
     return label, score
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from evalharness._optional import require
-from evalharness.errors import TargetError
+from evalharness.errors import TargetError, TargetSpecError
 from evalharness.suite.schema import TorchTargetSpec
 from evalharness.targets.base import TargetContext, TargetOutput, file_sha256
 
@@ -34,10 +34,33 @@ def load_model(torch: Any, path: Any, device: Any) -> Any:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 module = torch.jit.load(str(path), map_location=device)
     except Exception as error:  # torch raises RuntimeError, pickle and zip errors for bad files
-        raise TargetError(f"torch cannot load {path} as TorchScript or torch.export: {error}") from None
+        message = f"torch cannot load {path} as TorchScript or torch.export: {error}"
+        raise TargetSpecError([(("path",), message)]) from None
     if hasattr(module, "eval") and path.suffix != ".pt2":  # exported programs have no train/eval switch
         module.eval()
     return module.to(device)
+
+
+def input_counts(model: Any) -> tuple[int, int] | None:
+    """How many positional inputs the model takes, as (fewest, most); ``None`` when unknowable."""
+    schema = getattr(getattr(model, "forward", None), "schema", None)
+    if schema is not None:  # TorchScript: the first argument is the module itself
+        arguments = schema.arguments[1:]
+        return sum(not a.has_default_value() for a in arguments), len(arguments)
+    graph = getattr(model, "graph", None)
+    if graph is not None and hasattr(graph, "nodes"):  # torch.export: one placeholder per user input
+        count = sum(node.op == "placeholder" for node in graph.nodes)
+        return count, count
+    return None
+
+
+def _input_count_problems(model: Any, inputs: list[list[str]]) -> list[tuple[tuple[Any, ...], str]]:
+    counts = input_counts(model)
+    if counts is None or counts[0] <= len(inputs) <= counts[1]:
+        return []
+    takes = str(counts[0]) if counts[0] == counts[1] else f"{counts[0]} to {counts[1]}"
+    message = f"the model takes {takes} positional inputs; target.inputs gives {len(inputs)} ({inputs})"
+    return [(("inputs",), message)]
 
 
 def column_block(frame: pd.DataFrame, columns: list[str], dtype: Any) -> np.ndarray:
@@ -68,6 +91,9 @@ class TorchTarget:
         self.model = load_model(self.torch, self.path, self.device)
         written = spec.inputs or [context.input_columns]
         self.inputs = [[item] if isinstance(item, str) else list(item) for item in written]
+        problems = _input_count_problems(self.model, self.inputs)
+        if problems:
+            raise TargetSpecError(problems)
 
     def tensors(self, frame: pd.DataFrame) -> list[Any]:
         """Every model input for every row, converted once."""

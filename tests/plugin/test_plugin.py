@@ -184,16 +184,26 @@ def test_junit_files_validate_against_the_schema(pytester: pytest.Pytester, suit
 def test_runtime_target_failure_errors_every_gate_and_still_writes_reports(
     pytester: pytest.Pytester, suite: Path
 ) -> None:
-    (pytester.path / "model.onnx").write_bytes(b"\x08garbage")
+    data = (pytester.path / "data.csv").read_text().splitlines()
+    data[5] = ",".join([*data[5].split(",")[:2], "twelve", data[5].split(",")[3]])  # text in a float input
+    (pytester.path / "data.csv").write_text("\n".join(data) + "\n")
     result = pytester.runpytest("--evalharness", "suite.yaml")
     assert result.ret == 1
     result.assert_outcomes(failed=5)
-    result.stdout.fnmatch_lines(["gate accuracy could not be evaluated: ONNX Runtime cannot load*"])
+    result.stdout.fnmatch_lines(["gate accuracy could not be evaluated: model input 'features': columns*"])
     record = _record(pytester)
     assert record["status"] == "error"
     assert {g["status"] for g in record["suites"][0]["gates"]} == {"error"}
-    assert "ONNX Runtime cannot load" in record["suites"][0]["error"]
+    assert "could not convert string to float: 'twelve'" in record["suites"][0]["error"]
     assert "Traceback" not in result.stdout.str()
+
+
+def test_an_unreadable_model_is_a_located_suite_error(pytester: pytest.Pytester, suite: Path) -> None:
+    (pytester.path / "model.onnx").write_bytes(b"\x08garbage")
+    result = pytester.runpytest("--evalharness", "suite.yaml")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["suite.yaml:4:*: target.path: ONNX Runtime cannot load*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_missing_optional_dependency_names_the_install_command(
@@ -249,3 +259,20 @@ def test_bad_option_values_and_combinations_are_usage_errors(pytester: pytest.Py
 def test_a_suite_named_twice_is_collected_once(pytester: pytest.Pytester, suite: Path) -> None:
     result = pytester.runpytest("suite.yaml", "--evalharness", "suite.yaml", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["5 tests collected*"])
+
+
+def test_an_undefined_gate_errors_and_never_passes(pytester: pytest.Pytester) -> None:
+    """Regression: ``precision: {min: 0.0}`` PASSED with n = 0 (a model that never predicts the class)."""
+    from tests.builders import logistic_onnx
+
+    demo_project(pytester.path, "precision: {min: 0.0}\nf1: {max: 0.99}\nauc: {}")
+    logistic_onnx(pytester.path / "model.onnx", [0.0, 0.0], -20.0)  # answers 0 for every row
+    result = pytester.runpytest("--evalharness", "suite.yaml", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["*gate precision could not be evaluated: precision is undefined: the target never predicted the class (1)*"]
+    )
+    gates = {gate["name"]: gate for gate in _record(pytester)["suites"][0]["gates"]}
+    assert gates["precision"]["status"] == "error" and gates["precision"]["n"] == 0
+    assert gates["f1"]["status"] == "passed" and gates["f1"]["value"] == 0.0
+    assert gates["auc"]["status"] == "info"  # every score ties: AUC 0.5, reported only

@@ -67,8 +67,8 @@ def test_numeric_bins_are_reference_quantiles_plus_missing() -> None:
 
 def test_categories_include_new_and_missing_values() -> None:
     ref, cur = category_counts(pd.Series(["a", "b", "a"]), pd.Series(["a", None, "z"]))
-    # categories in sorted order: <missing>, a, b, z
-    assert (ref.tolist(), cur.tolist()) == ([0, 2, 1, 0], [1, 1, 0, 1])
+    # categories in sorted order, then missing: a, b, z, <missing>
+    assert (ref.tolist(), cur.tolist()) == ([2, 1, 0, 0], [1, 0, 1, 1])
 
 
 def test_unshifted_data_does_not_drift_and_ks_matches_scipy(tmp_path: Path) -> None:

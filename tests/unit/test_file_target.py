@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalharness.errors import TargetError
+from evalharness.errors import TargetError, TargetSpecError
 from evalharness.suite.schema import FileTargetSpec
 from evalharness.targets import TargetContext, create_target
 from tests.builders import two_feature_frame
@@ -46,5 +46,7 @@ def test_missing_answers_are_counted_never_dropped(tmp_path: Path) -> None:
 def test_missing_columns_are_named(tmp_path: Path) -> None:
     frame = two_feature_frame(rows=5)
     _answers(tmp_path, frame)
-    with pytest.raises(TargetError, match=r"lacks columns \['probability'\]"):
+    expected = r"has no column 'probability'; valid names: row_id, predicted, p"
+    with pytest.raises(TargetSpecError, match=expected) as error:
         _target(tmp_path, score="probability").predict(frame)
+    assert error.value.problems[0][0] == ("score",)

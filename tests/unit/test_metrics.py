@@ -65,10 +65,13 @@ def test_string_labels_need_a_declared_positive_class() -> None:
     assert _value("precision", _predictions(truth, predicted, positive="fraud")) == pytest.approx(expected)
 
 
-def test_zero_division_follows_scikit_learn() -> None:
+def test_zero_division_is_undefined_unless_a_number_is_asked_for() -> None:
     truth, predicted = np.array([0, 0, 1, 1]), np.array([0, 0, 0, 0])
     p = _predictions(truth, predicted)
-    assert _value("precision", p) == skm.precision_score(truth, predicted, zero_division=0) == 0.0
+    assert np.isnan(_value("precision", p))  # scikit-learn warns: ill-defined
+    for number in (0.0, 1.0):
+        expected = skm.precision_score(truth, predicted, zero_division=number)
+        assert _value("precision", p, zero_division=number) == expected == number
 
 
 def test_wilson_interval_matches_closed_form() -> None:

@@ -1,0 +1,85 @@
+"""Before anything runs: every dataset column a target section names must be one it can read.
+
+A target reads the id and input columns of a row, never the expected answer (endpoints are sent
+only those; perturbed copies hold only those). A name outside them would fail mid-run with a
+bare ``KeyError``, or render as an empty string in an endpoint's template; here it is a located
+problem instead. Whether the *model* has the inputs the suite maps is checked by the target
+itself when it is built (:class:`~evalharness.errors.TargetSpecError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from evalharness.metrics.registry import did_you_mean
+
+KeyPath = tuple[Any, ...]
+Problems = list[tuple[KeyPath, str]]
+TEMPLATE_NAMES = frozenset({"row", "rows"})
+"""Names every endpoint template may use besides the row's own fields."""
+
+
+def _column_references(spec: Any) -> Iterator[tuple[KeyPath, str]]:
+    """(key path under target, column) for every column a local engine or v2 input names."""
+    if spec.kind == "onnx":
+        for name, columns in (spec.inputs or {}).items():
+            if isinstance(columns, str):
+                yield ("inputs", name), columns
+            else:
+                yield from ((("inputs", name, index), column) for index, column in enumerate(columns))
+    elif spec.kind == "torch":
+        for position, item in enumerate(spec.inputs or []):
+            if isinstance(item, str):
+                yield ("inputs", position), item
+            else:
+                yield from ((("inputs", position, index), column) for index, column in enumerate(item))
+    elif spec.kind == "kserve":
+        for position, tensor in enumerate(spec.inputs):
+            yield from ((("inputs", position, "columns", index), c) for index, c in enumerate(tensor.columns))
+
+
+def template_names(text: str) -> set[str] | None:
+    """Top-level names a Jinja template reads (``None`` if it does not parse: the schema says why)."""
+    from jinja2 import TemplateSyntaxError, meta
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    environment = ImmutableSandboxedEnvironment()
+    try:
+        names = meta.find_undeclared_variables(environment.parse(text))
+    except TemplateSyntaxError:
+        return None
+    return {name for name in names if name not in environment.globals}
+
+
+def _template_references(spec: Any) -> Iterator[tuple[KeyPath, str]]:
+    """(key path under target, name) for every row field an endpoint template reads."""
+    templates = {"http": ("body",), "openai": ("prompt", "system")}.get(spec.kind, ())
+    for key in templates:
+        text = getattr(spec, key, None)
+        names = template_names(text) if text else None
+        yield from (((key,), name) for name in sorted(names or ()) if name not in TEMPLATE_NAMES)
+
+
+def _column_message(column: str, columns: list[str], readable: list[str], expected: str) -> str | None:
+    if column in readable:
+        return None
+    if column == expected:
+        return f"column '{column}' is the expected answer; the model under test must never read it"
+    if column in columns:
+        return f"column '{column}' is not among the dataset's inputs; add it to dataset.inputs"
+    return f"column '{column}' is not in the dataset" + did_you_mean(column, readable)
+
+
+def column_problems(spec: Any, columns: list[str], inputs: list[str], id_column: str, expected: str) -> Problems:
+    """Columns the target section names that it cannot read, located under ``target``.
+
+    ``columns`` are the dataset file's columns, ``inputs`` the ones given to the target.
+    """
+    readable = list(dict.fromkeys([*inputs, id_column])) if spec.kind in ("http", "openai") else inputs
+    problems: Problems = []
+    for where, column in [*_column_references(spec), *_template_references(spec)]:
+        message = _column_message(column, columns, readable, expected)
+        if message is not None:
+            problems.append((where, message))
+    return problems

@@ -1,0 +1,52 @@
+"""Everything checked once the data is read and before anything runs, located at ``file:line:col``.
+
+The schema has checked each key on its own; here the suite is checked against its data and its
+model: the positive class is one of the expected values, every column a target, a rule or a
+check names exists, and every input the target maps exists in the model. ``evalharness
+validate`` and ``pytest --evalharness`` both stop here (exit code 4) with all problems at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evalharness.errors import Problem, TargetError, TargetSpecError
+from evalharness.suite.dataset import input_columns
+from evalharness.suite.positive import positive_label_problems
+from evalharness.targets.checks import column_problems
+
+if TYPE_CHECKING:
+    from evalharness.runner import SuiteRun
+
+MODEL_KINDS = ("onnx", "torch", "file")
+"""Target kinds whose model (or answers file) is opened to check the mapping; endpoints are not
+called before the run."""
+
+
+def target_problems(run: SuiteRun) -> list[Problem]:
+    """Columns the target names that it cannot read; then, for local models, the model's own inputs.
+
+    Building the target here loads the model once: the run reuses it.
+    """
+    suite, frame = run.suite, run.frame()
+    dataset, spec = suite.spec.dataset, suite.spec.target
+    columns = [str(column) for column in frame.columns]
+    found = column_problems(spec, columns, input_columns(suite, frame), dataset.id, dataset.expected)
+    if found or spec.kind not in MODEL_KINDS or suite.spec.server is not None:
+        return [suite.problem(("target", *where), message) for where, message in found]
+    try:
+        run.target()
+    except TargetSpecError as error:
+        return [suite.problem(("target", *where), message) for where, message in error.problems]
+    except TargetError as error:
+        return [suite.problem(("target",), str(error))]
+    return []
+
+
+def suite_problems(run: SuiteRun) -> list[Problem]:
+    """Every problem of one suite that needs its data or model to be seen."""
+    return [
+        *positive_label_problems(run.suite, run.frame()),
+        *target_problems(run),
+        *run.metric_problems(),
+    ]
