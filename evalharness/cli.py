@@ -24,19 +24,28 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
-    from evalharness.errors import EvalHarnessError
+    from evalharness.errors import EvalHarnessError, Problem
     from evalharness.session import EvalSession
 
+    # Lint jobs often run without the secrets: an unset ${env:NAME} is a warning here, an error in a run.
+    unset: list[Problem] = []
     try:
-        state = EvalSession.load(list(args.suites), Path("reports"))
+        state = EvalSession.load(list(args.suites), Path("reports"), unset_env=unset)
     except EvalHarnessError as error:
+        _warn(unset)
         print(error, file=sys.stderr)
         return EXIT_USAGE
+    _warn(unset)
     for suite in state.suites.values():
         rows = len(state.runs[suite.path].frame())
         print(f"ok: {suite.display_name}: {suite.spec.name}, {len(suite.metric_order)} gates, {rows} rows")
     state.close()
     return EXIT_OK
+
+
+def _warn(problems: Sequence[object]) -> None:
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
@@ -47,16 +56,30 @@ def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
-    from pydantic import ValidationError
+    from jinja2 import TemplateError
 
-    from evalharness.report import load_record, write_reports
+    from evalharness.record_check import RecordError, read_record
+    from evalharness.report import write_reports
 
     try:
-        record = load_record(args.record)
-    except (OSError, ValidationError, ValueError) as error:
-        print(f"evalharness report: cannot read {args.record}: {error}", file=sys.stderr)
+        record = read_record(args.record)
+    except RecordError as error:
+        print(f"evalharness report: {error}", file=sys.stderr)
         return EXIT_USAGE
-    written = write_reports(record, args.out or args.record.parent)
+    try:
+        written = write_reports(record, args.out or args.record.parent)
+    except OSError as error:
+        print(f"evalharness report: cannot write the reports: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, TemplateError) as error:
+        # The free-form sections (dataset, target, load, details) are not typed by the record schema.
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        print(
+            f"evalharness report: {args.record}: a section is not shaped as evalharness writes it "
+            f"({reason}); if evalharness wrote this record unchanged, please report a bug",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     print("wrote " + ", ".join(str(path) for path in written.values()))
     return EXIT_OK if record.status in ("passed", "empty") else EXIT_FAILED
 

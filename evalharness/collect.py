@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evalharness.errors import EvalHarnessError
 from evalharness.stash import STATE_KEY
+
+ROWS_PARTS_KEY = pytest.StashKey[dict[Path, str]]()
+"""Suite path -> this process's file of that suite's answers, merged into rows.jsonl at the end."""
 
 
 class GateFailed(Exception):
@@ -76,19 +80,26 @@ class GateItem(pytest.Item):
         self.gate = gate
         self.gate_record: Any = None
         self.suite_payload: dict[str, Any] | None = None
+        self.rows_part: str | None = None
 
     def runtest(self) -> None:
-        """Evaluate the gate (predicting first if no gate of this suite has yet) and judge it."""
+        """Evaluate the gate (predicting first if no gate of this suite has yet) and judge it.
+
+        Text from outside in its record (answers, ids, error bodies) is made safe and capped to the
+        suite's ``max_cell_chars`` before anything reports it; rows.jsonl keeps the answers whole.
+        """
         from evalharness.report.failure import format_gate_failure
+        from evalharness.untrusted import max_cell_chars
 
         run = self.config.stash[STATE_KEY].run_for(self.path)
         try:
-            self.gate_record = self.evaluate(run)
+            self.gate_record = self.evaluate(run).bounded(max_cell_chars(run.spec))
         except EvalHarnessError as error:
-            self.gate_record = self.error_record(run, error)
+            self.gate_record = self.error_record(run, error).bounded(max_cell_chars(run.spec))
             raise
         finally:
             self.suite_payload = run.record().model_dump(mode="json", exclude={"gates"})
+            self.rows_part = self._rows_part(run)
         if self.gate_record.status == "failed":
             raise GateFailed(format_gate_failure(self.gate_record))
         if self.gate_record.status == "error":  # e.g. an invalid load run: never a pass
@@ -102,12 +113,31 @@ class GateItem(pytest.Item):
         """The record of this gate when it could not be evaluated."""
         return run.error_gate(self.gate, self.nodeid, error)
 
+    def _rows_part(self, run: Any) -> str | None:
+        """This suite's answers, written once per process for rows.jsonl, once it has predictions."""
+        if self.config.getoption("evalharness_no_reports") or (self.suite_payload or {}).get("rows") is None:
+            return None
+        parts = self.config.stash.setdefault(ROWS_PARTS_KEY, {})
+        if run.suite.path not in parts:
+            from evalharness.report.rows import write_part
+
+            report_dir = self.config.stash[STATE_KEY].report_dir
+            try:
+                parts[run.suite.path] = str(write_part(run.suite.display_name, run.predictions(), report_dir))
+            except OSError as error:
+                parts[run.suite.path] = ""  # warned once; the gates still run and report
+                self.warn(pytest.PytestWarning(f"evalharness: rows.jsonl will lack {run.suite.display_name}: {error}"))
+        return parts[run.suite.path] or None
+
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        """Our own message for gate failures and user errors; a traceback only for bugs."""
+        """Our own message for gate failures and user errors (text from outside made safe and capped);
+        a traceback only for bugs."""
+        from evalharness.untrusted import untrusted_lines
+
         if isinstance(excinfo.value, GateFailed):
             return excinfo.value.text
         if isinstance(excinfo.value, EvalHarnessError):
-            return f"gate {self.gate} could not be evaluated: {excinfo.value}"
+            return untrusted_lines(f"gate {self.gate} could not be evaluated: {excinfo.value}")
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -121,7 +151,8 @@ class GateItem(pytest.Item):
         """Plain data for the pytest report, so xdist carries it to the controller."""
         if self.gate_record is None or self.suite_payload is None:
             return None
-        return {"gate": self.gate_record.model_dump(mode="json"), "suite": self.suite_payload}
+        payload = {"gate": self.gate_record.model_dump(mode="json"), "suite": self.suite_payload}
+        return payload if self.rows_part is None else {**payload, "rows": self.rows_part}
 
 
 class CaseItem(GateItem):

@@ -115,13 +115,15 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from evalharness.errors import EvalHarnessError
     from evalharness.session import EvalSession
+    from evalharness.untrusted import install_log_escaping, untrusted_lines
 
+    install_log_escaping()
     try:
         state = EvalSession.load(
             paths, _report_dir(config), config.getoption("evalharness_gate_on"), *_cache_settings(config)
         )
-    except EvalHarnessError as error:
-        raise pytest.UsageError(f"evalharness: invalid suite\n{error}") from None
+    except EvalHarnessError as error:  # problems may quote dataset cells: made safe, never cut
+        raise pytest.UsageError(f"evalharness: invalid suite\n{untrusted_lines(error, None)}") from None
     config.stash[STATE_KEY] = state
     _collect_suites_only(config, state)
     _group_suites_under_xdist(config)
@@ -167,18 +169,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Attach the gate's plain-data result to its report (xdist serialises it to the controller)."""
+    """Attach the gate's plain-data result to its report (xdist serialises it to the controller).
+
+    Whatever the failure text and captured output, no secret reaches the terminal or JUnit, and no
+    line of it reads as a GitHub workflow command or carries a raw control character.
+    """
     report = yield
     payload = getattr(item, "result_payload", None)
     if payload is None:
         return report
     from evalharness.targets.secrets import redact
+    from evalharness.untrusted import guard_output
 
-    if (
-        report.failed and report.longrepr is not None
-    ):  # whatever the failure text, no secret reaches the terminal or JUnit
-        report.longrepr = redact(str(report.longrepr))
-    report.sections = [(title, redact(content)) for title, content in report.sections]
+    colour = item.config.get_terminal_writer().hasmarkup
+    if report.failed and report.longrepr is not None:
+        report.longrepr = guard_output(redact(str(report.longrepr)), colour)
+    report.sections = [(title, guard_output(redact(content), colour)) for title, content in report.sections]
     if call.when == "call":
         result = payload()
         if result is not None:
@@ -191,7 +197,9 @@ def evalharness_engine() -> Iterator[Callable[[str], tuple[Any, Any]]]:
     """A loader for in-process micro-benchmarks (pytest-benchmark): ``target, frame = load("suite.yaml")``
     gives the suite's live target (ONNX Runtime, torch, ...) and its dataset; targets close at teardown."""
     from evalharness.session import EvalSession
+    from evalharness.untrusted import install_log_escaping
 
+    install_log_escaping()
     sessions: list[Any] = []
 
     def load(path: str) -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from evalharness.labels import comparable, is_binary_01, match_label, value_key
+from evalharness.untrusted import bounded_value
 
 
 def is_sequence(values: np.ndarray) -> bool:
@@ -147,8 +148,14 @@ class Predictions:
         truth, _ = self.binary_truth()
         return np.where(truth, 1.0 - self.score, self.score).astype(float)
 
-    def rows(self, positions: np.ndarray, loss: np.ndarray | None = None) -> list[dict[str, Any]]:
-        """Plain dicts for the given row positions: id, expected, predicted, score, loss and inputs."""
+    def rows(
+        self, positions: np.ndarray, loss: np.ndarray | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Plain dicts for the given row positions: id, expected, predicted, score, loss and inputs.
+
+        With ``limit``, every text in them is one safe line of at most ``limit`` characters
+        (:func:`~evalharness.untrusted.untrusted`): what run.json and the reports may keep.
+        """
         records = []
         inputs = self.inputs.iloc[positions].to_dict(orient="records")
         for slot, position in enumerate(positions):
@@ -163,12 +170,17 @@ class Predictions:
                 row["loss"] = float(loss[position])
             row["inputs"] = {str(k): _plain(v) for k, v in inputs[slot].items()}
             records.append(row)
-        return records
+        return records if limit is None else [bounded_value(row, limit) for row in records]
 
     def worst(
-        self, loss: np.ndarray | None = None, count: int = 5, scores: dict[str, np.ndarray] | None = None
+        self,
+        loss: np.ndarray | None = None,
+        count: int = 5,
+        scores: dict[str, np.ndarray] | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The ``count`` rows with the highest loss (> 0), with the metric's per-row ``scores`` beside."""
+        """The ``count`` rows with the highest loss (> 0), with the metric's per-row ``scores`` beside
+        (text capped at ``limit`` characters, as in :meth:`rows`)."""
         loss = self.row_loss if loss is None else loss
         if count <= 0 or len(loss) == 0:
             return []
@@ -177,7 +189,7 @@ class Predictions:
         rows = self.rows(top, loss)
         for row, position in zip(rows, top):
             row.update({name: _plain(values[position]) for name, values in (scores or {}).items()})
-        return rows
+        return rows if limit is None else [bounded_value(row, limit) for row in rows]
 
 
 def _plain(value: Any) -> Any:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from evalharness.untrusted import DEFAULT_MAX_CELL_CHARS, bounded_text, bounded_value, untrusted_lines
+
 RECORD_VERSION = 1
 GateStatus = Literal["passed", "failed", "error", "info"]
 RunStatus = Literal["passed", "failed", "error", "empty"]
@@ -58,6 +60,17 @@ class GateRecord(_Record):
             return f">= {self.min:g}"
         return f"<= {self.max:g}" if self.max is not None else "-"
 
+    def bounded(self, cell_chars: int) -> GateRecord:
+        """This record with its text from outside made safe and small: row values (worst rows, a case's
+        row) capped at ``cell_chars`` characters, the message and other details at a message's length."""
+        details = bounded_text({key: value for key, value in self.details.items() if key != "case"})
+        if "case" in self.details:
+            details["case"] = bounded_value(self.details["case"], cell_chars)
+        return self.model_copy(update={
+            "message": untrusted_lines(self.message), "details": details,
+            "worst_rows": bounded_value(self.worst_rows, cell_chars),
+        })  # fmt: skip
+
 
 class SuiteRecord(_Record):
     """One suite: where its inputs came from (with hashes), its predictions and its gates."""
@@ -70,6 +83,7 @@ class SuiteRecord(_Record):
     dataset: dict[str, Any] = Field(default_factory=dict)
     target: dict[str, Any] = Field(default_factory=dict)
     rows: int | None = None
+    max_cell_chars: int = DEFAULT_MAX_CELL_CHARS  # rows' values and labels are cut to this (rows.jsonl: whole)
     predict_seconds: float | None = None
     confusion_matrix: dict[str, Any] | None = None
     failing_rows: list[dict[str, Any]] = Field(default_factory=list)

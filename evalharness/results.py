@@ -20,15 +20,19 @@ class ResultCollector:
         self.config = config
         self.state = state
         self.written: dict[str, Path] = {}
+        self.rows_parts: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Keep the plain-data result a gate's report carries (from here or from a worker)."""
+        """Keep the plain-data result a gate's report carries (from here or from a worker), and where
+        the process that ran it left the suite's answers."""
         payload = getattr(report, "evalharness", None)
         if payload is not None and report.when == "call":
             self.state.add_result(payload)
+            if payload.get("rows"):
+                self.rows_parts[payload["suite"]["path"]] = payload["rows"]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write run.json, junit.xml and report.html from what was gathered, even after failures."""
+        """Write run.json, junit.xml, report.html and rows.jsonl from what was gathered, even after failures."""
         if self.config.getoption("evalharness_no_reports") or not self.state.suite_records:
             return
         from evalharness.environment import environment_manifest
@@ -36,7 +40,7 @@ class ResultCollector:
 
         record = self.state.record(environment_manifest())
         try:
-            self.written = write_reports(record, self.state.report_dir)
+            self.written = write_reports(record, self.state.report_dir, self.rows_parts)
         except OSError as error:
             sys.stderr.write(f"evalharness: could not write reports to {self.state.report_dir}: {error}\n")
 

@@ -18,6 +18,7 @@ from evalharness.record import GateRecord, GateStatus, SuiteRecord
 from evalharness.suite.dataset import dataset_format, input_columns, load_dataset
 from evalharness.suite.loader import display_path
 from evalharness.targets.base import Target, TargetContext, TargetOutput, create_target, file_sha256
+from evalharness.untrusted import bounded_text, bounded_value, max_cell_chars, untrusted_lines
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -261,7 +262,8 @@ class SuiteRun:
         )
 
     def record(self) -> SuiteRecord:
-        """Facts about this suite's inputs and predictions (gates are added by the collector)."""
+        """Facts about this suite's inputs and predictions (gates are added by the collector); text
+        from outside (the target's first error, the prediction error, load errors) made safe and small."""
         spec = self.spec
         dataset_path = self.suite.resolve(spec.dataset.path)
         record = SuiteRecord(
@@ -277,9 +279,10 @@ class SuiteRun:
                 "id": spec.dataset.id,
                 "expected": spec.dataset.expected,
             },
-            target=self.target_info,
-            error=str(self._predictions.error) if self._predictions.error else None,
-            load=self._load_facts(),
+            target=bounded_text(self.target_info),
+            error=untrusted_lines(self._predictions.error) if self._predictions.error else None,
+            load=bounded_text(self._load_facts()),
+            max_cell_chars=max_cell_chars(spec),
         )
         if self._predictions.value is not None:
             record.dataset["rows"] = len(self._predictions.value)
@@ -293,21 +296,23 @@ class SuiteRun:
 
     @cached_property
     def _prediction_facts(self) -> dict[str, Any]:
-        """Rows, timing, confusion matrix and a capped sample of wrong rows (built once)."""
+        """Rows, timing, confusion matrix and a capped sample of wrong rows (built once); labels and row
+        values cut to the suite's ``max_cell_chars`` (rows.jsonl keeps every answer whole)."""
         predictions = self.predictions()
+        limit = max_cell_chars(self.spec)
         facts: dict[str, Any] = {"rows": len(predictions), "predict_seconds": predictions.seconds}
         label_task = any(name in LABEL_METRICS for name in self.suite.metric_order)
         if predictions.is_sequence or not label_task or len(predictions.labels) > MAX_CONFUSION_LABELS:
             return facts  # answers are not classes (text, sequences): no confusion matrix
-        wrong = np.flatnonzero(~predictions.correct)
+        wrong, labels = np.flatnonzero(~predictions.correct), predictions.labels
         return {
             **facts,
             "confusion_matrix": {
-                "labels": [label.item() if hasattr(label, "item") else label for label in predictions.labels],
+                "labels": bounded_value([label.item() if hasattr(label, "item") else label for label in labels], limit),
                 "matrix": predictions.confusion.tolist(),
             },
             "failing_rows_total": int(wrong.size),
-            "failing_rows": predictions.rows(wrong[: self.spec.report.failing_rows_cap], predictions.row_loss),
+            "failing_rows": predictions.rows(wrong[: self.spec.report.failing_rows_cap], predictions.row_loss, limit),
         }
 
 

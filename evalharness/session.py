@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.__about__ import __version__
-from evalharness.errors import SuiteError
+from evalharness.errors import Problem, SuiteError
 from evalharness.record import GateRecord, RunRecord, SuiteRecord, summarise
 from evalharness.runner import SuiteRun
 from evalharness.suite.loader import LoadedSuite, expand_suite_paths, load_suites
@@ -40,16 +40,26 @@ class EvalSession:
         gate_on: str | None = None,
         cache_dir: Path | None = None,
         resume: bool = False,
+        unset_env: list[Problem] | None = None,
     ) -> EvalSession:
-        """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems."""
+        """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems.
+
+        An ``${env:NAME}`` the target reads from an unset variable is one of them, so a run stops
+        before its first request; given a list as ``unset_env``, those are put there instead (the
+        warnings of ``evalharness validate``, which lint jobs run without the secrets).
+        """
         from evalharness.suite.dataset import load_dataset
         from evalharness.targets.secrets import install_log_redaction
-        from evalharness.validation import suite_problems
+        from evalharness.untrusted import install_log_escaping
+        from evalharness.validation import suite_problems, unset_environment
 
         install_log_redaction()
+        install_log_escaping()
         suites = load_suites(expand_suite_paths(paths))
-        runs, problems = {}, []
+        runs: dict[Path, SuiteRun] = {}
+        problems: list[Problem] = []
         for suite in suites:
+            (problems if unset_env is None else unset_env).extend(unset_environment(suite))
             _check_dependencies(suite)
             try:
                 runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on, cache_dir, resume)

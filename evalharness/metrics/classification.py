@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -16,7 +16,7 @@ from pydantic import Field
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_counts, percentile_interval, wilson_interval
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import GateOptions
+from evalharness.suite.fields import Bounds, GateOptions
 
 PerClass = Callable[[np.ndarray], np.ndarray]
 
@@ -24,12 +24,16 @@ PerClass = Callable[[np.ndarray], np.ndarray]
 class AccuracyOptions(GateOptions):
     """Options of ``accuracy``: thresholds only."""
 
+    value_range: ClassVar[Bounds] = (0.0, 1.0)
+
 
 ZeroDivision = Literal["error"] | Annotated[float, Field(ge=0, le=1)]
 
 
 class AveragedOptions(GateOptions):
     """Options of precision, recall and F1: ``binary`` (positive class) or ``macro`` average."""
+
+    value_range: ClassVar[Bounds] = (0.0, 1.0)
 
     average: Literal["binary", "macro"] = "binary"
     zero_division: ZeroDivision = Field(

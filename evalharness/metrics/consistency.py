@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from evalharness.metrics.rules import (
 )
 from evalharness.metrics.stats import bootstrap_counts, percentile_interval
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import ClosedModel, GateOptions, repeated_names
+from evalharness.suite.fields import Bounds, ClosedModel, GateOptions, repeated_names
 
 VIOLATING_IDS_KEPT = 20
 
@@ -53,6 +53,8 @@ class Rule(ClosedModel):
 
 class ConsistencyOptions(GateOptions):
     """Options of ``consistency``: CEL rules, INV/DIR checks, MFT cases, and the usual thresholds."""
+
+    value_range: ClassVar[Bounds] = (0.0, 1.0)
 
     rules: list[Rule] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list, description="INV and DIR checks (answered again)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.registry import did_you_mean
 from evalharness.predictions import Predictions
 from evalharness.suite.dataset import dataset_format, read_table
-from evalharness.suite.fields import GateOptions
+from evalharness.suite.fields import Bounds, GateOptions
 
 PROPORTION_FLOOR = 1e-4
 """Empty bins count as this share, so PSI stays finite (the usual convention)."""
@@ -32,6 +32,12 @@ PROPORTION_FLOOR = 1e-4
 
 class DriftOptions(GateOptions):
     """Options of ``drift``: the reference sample, the columns, and what is gated."""
+
+    value_range: ClassVar[Bounds] = (0.0, None)
+    value_range_by: ClassVar[tuple[str, dict[Any, Bounds]] | None] = (
+        "statistic",
+        {"psi": (0.0, None), "ks": (0.0, 1.0)},
+    )
 
     reference: str = Field(description="CSV, JSONL or Parquet sample of the data the model was built on")
     columns: list[str] | None = Field(None, description="columns compared; default: the dataset's input columns")

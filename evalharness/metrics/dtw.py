@@ -11,7 +11,7 @@ the expected series' standard deviation), and turned into a temporal-consistency
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, NonNegativeInt
@@ -20,7 +20,7 @@ from evalharness._optional import require
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import GateOptions
+from evalharness.suite.fields import Bounds, GateOptions
 
 Normalisation = Literal["none", "path_length", "scale", "path_length_and_scale"]
 SCALE_FLOOR = 1e-12
@@ -28,6 +28,12 @@ SCALE_FLOOR = 1e-12
 
 class DtwOptions(GateOptions):
     """Options of ``dtw``: the band, the normalisation, and which mean is gated."""
+
+    value_range: ClassVar[Bounds] = (0.0, None)
+    value_range_by: ClassVar[tuple[str, dict[Any, Bounds]] | None] = (
+        "gate",
+        {"consistency": (0.0, 1.0), "distance": (0.0, None)},
+    )
 
     window: NonNegativeInt | None = Field(
         None, description="Sakoe-Chiba band: points may be matched at most this many steps apart; default: no band"

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import GateOptions
+from evalharness.suite.fields import Bounds, GateOptions
 
 
 class AucOptions(GateOptions):
     """Options of ``auc``: thresholds only (binary tasks, scores required)."""
+
+    value_range: ClassVar[Bounds] = (0.0, 1.0)
 
 
 def _auc_from_groups(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:

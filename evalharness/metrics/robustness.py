@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -23,11 +23,13 @@ from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.perturb.gradient import GradientRecipe
 from evalharness.perturb.recipes import AnyRecipe, apply_recipe, recipe_rng
 from evalharness.predictions import Predictions
-from evalharness.suite.fields import GateOptions, Threshold, repeated_names
+from evalharness.suite.fields import Bounds, GateOptions, Threshold, repeated_names
 
 
 class RobustnessOptions(GateOptions):
     """Options of ``robustness``: the recipes, an optional seed, and the retention threshold."""
+
+    value_range: ClassVar[Bounds] = (0.0, 1.0)  # worst-case quality over clean quality, worst <= clean
 
     perturb: list[AnyRecipe] = Field(min_length=1, description="perturbation recipes, each one perturbed copy")
     seed: int | None = Field(None, description="seed of the perturbations; default: the suite's seed")

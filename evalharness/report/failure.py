@@ -1,27 +1,41 @@
-"""The text a failing gate shows in pytest's report: the numbers, then the worst rows."""
+"""The text a failing gate shows in pytest's report: the numbers, then the worst rows.
+
+Every value from outside (ids, answers, dataset cells, error text) goes through
+:func:`~evalharness.untrusted.untrusted`: one safe line, at most :data:`CELL_WIDTH` characters,
+so a 1 MB answer is one short cell ending ``…(1,000,000 chars)``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from evalharness.record import GateRecord
-from evalharness.report.text import format_interval, format_number, shorten, terminal_safe
+from evalharness.report.text import format_interval, format_number, shorten
 from evalharness.targets.secrets import redact
+from evalharness.untrusted import DEFAULT_MAX_CELL_CHARS, untrusted
 
+CELL_WIDTH = 60
+"""The most characters of one value in failure text (the terminal, JUnit's failure body)."""
 _INPUT_WIDTH = 90
+_MESSAGE_WIDTH = 500
 
 
-def format_cell(value: Any) -> str:
-    """A dataset value for tables: floats to 6 significant digits, everything else as text."""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+def format_cell(value: Any, limit: int | None = DEFAULT_MAX_CELL_CHARS) -> str:
+    """A dataset value for tables: floats to 6 significant digits, everything else as one safe line
+    of at most ``limit`` characters."""
+    return f"{value:.6g}" if isinstance(value, float) else untrusted(value, limit)
+
+
+def _inputs(values: dict[str, Any]) -> str:
+    return ", ".join(f"{untrusted(key, CELL_WIDTH)}={format_cell(value, CELL_WIDTH)}" for key, value in values.items())
 
 
 def _row_line(row: dict[str, Any]) -> str:
-    inputs = ", ".join(f"{key}={format_cell(value)}" for key, value in row.get("inputs", {}).items())
     score = format_number(row.get("score"), 3) if "score" in row else "-"
     loss = format_number(row.get("loss"), 3) if "loss" in row else "-"
-    cells = f"{str(row['id']):<12} {str(row['expected']):<9} {str(row['predicted']):<10} {score:<7} {loss:<7}"
-    return terminal_safe(cells + " " + shorten(inputs, _INPUT_WIDTH))
+    row_id, expected, predicted = (untrusted(row.get(key, "-"), CELL_WIDTH) for key in ("id", "expected", "predicted"))
+    cells = f"{row_id:<12} {expected:<9} {predicted:<10} {score:<7} {loss:<7}"
+    return cells + " " + shorten(_inputs(row.get("inputs", {})), _INPUT_WIDTH)
 
 
 def _rule_lines(rules: list[dict[str, Any]]) -> list[str]:
@@ -32,19 +46,17 @@ def _rule_lines(rules: list[dict[str, Any]]) -> list[str]:
     for rule in rules:
         rate = format_number(rule.get("rate"))
         counts = f"{rule['applicable']:>7}  {rule['violations']:>10}  {rule['errors']:>6}"
-        lines.append(terminal_safe(f"  {rule['name']:<{width}}  {rate}  {counts}"))
+        lines.append(f"  {untrusted(rule['name']):<{width}}  {rate}  {counts}")
         if rule.get("first_error"):
-            lines.append(terminal_safe(f"    first error: {shorten(rule['first_error'], 100)}"))
+            lines.append(f"    first error: {untrusted(rule['first_error'], 100)}")
     return lines
 
 
 def _format_case_failure(gate: GateRecord) -> str:
     case = gate.details.get("case", {})
     score = f" (score {case['score']:.3f})" if case.get("score") is not None else ""
-    inputs = ", ".join(f"{key}={format_cell(value)}" for key, value in case.get("inputs", {}).items())
-    return terminal_safe(f"case {gate.name.removeprefix('cases::')} failed: {gate.message}{score}") + (
-        "\n  inputs: " + terminal_safe(inputs)
-    )
+    name, message = untrusted(gate.name.removeprefix("cases::")), untrusted(gate.message, _MESSAGE_WIDTH)
+    return f"case {name} failed: {message}{score}\n  inputs: " + shorten(_inputs(case.get("inputs", {})), _INPUT_WIDTH)
 
 
 def format_gate_failure(gate: GateRecord) -> str:
@@ -57,7 +69,7 @@ def _format_gate_failure(gate: GateRecord) -> str:
         return _format_case_failure(gate)
     confidence = f"{gate.confidence:.0%} CI"
     lines = [
-        f"gate {gate.name} failed: {gate.message}",
+        f"gate {untrusted(gate.name)} failed: {untrusted(gate.message, _MESSAGE_WIDTH)}",
         f"  metric     {gate.metric}",
         f"  value      {format_number(gate.value)}",
         f"  threshold  {gate.threshold} (gated on the {gate.gate_on})",
@@ -66,11 +78,12 @@ def _format_gate_failure(gate: GateRecord) -> str:
     ]
     lines.extend(_rule_lines(gate.details.get("rules") or []))
     for variant in gate.details.get("variants") or []:
-        lines.append(terminal_safe(
-            f"  {variant['name']}: quality {variant['quality']:.4f}, flip rate {variant['flip_rate']:.4f}"
-        ))  # fmt: skip
+        lines.append(
+            f"  {untrusted(variant['name'])}: quality {variant['quality']:.4f}, flip rate {variant['flip_rate']:.4f}"
+        )
     if gate.details.get("drifting"):
-        lines.append(terminal_safe(f"  drifting columns: {', '.join(gate.details['drifting'])}"))
+        columns = ", ".join(untrusted(column, CELL_WIDTH) for column in gate.details["drifting"])
+        lines.append(f"  drifting columns: {shorten(columns, _MESSAGE_WIDTH)}")
     if gate.worst_rows:
         lines.append(f"  worst {len(gate.worst_rows)} rows:")
         lines.append(f"    {'id':<12} {'expected':<9} {'predicted':<10} {'score':<7} {'loss':<7} inputs")

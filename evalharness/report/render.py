@@ -1,4 +1,10 @@
-"""Jinja rendering of the JUnit XML and HTML reports, autoescaped, from a RunRecord."""
+"""Jinja rendering of the JUnit XML and HTML reports, autoescaped, from a RunRecord.
+
+Every ``{{ }}`` value is made safe text (:func:`~evalharness.untrusted.untrusted_lines`) before it
+is escaped, and capped at :data:`MAX_RENDERED_CHARS`. Row values go through the ``text`` filter
+(ids, answers, labels) or ``cell`` (dataset cells, numbers), capped at the suite's
+``max_cell_chars``, so even a record written before run.json capped its values renders small.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,14 @@ from typing import Any
 from evalharness.record import RunRecord
 from evalharness.report.charts import load_charts
 from evalharness.report.failure import format_cell, format_gate_failure
-from evalharness.report.text import format_interval, format_number, xml_safe
+from evalharness.report.text import format_interval, format_number
+from evalharness.untrusted import untrusted, untrusted_lines
 
 _PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 _SOURCE_TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+MAX_RENDERED_CHARS = 1_000_000
+"""The most characters one ``{{ }}`` value renders: a guard for records written before run.json capped
+its text; our own longest values (a chart line of a long load run) stay far below it."""
 
 
 def templates_dir() -> Path:
@@ -21,10 +31,11 @@ def templates_dir() -> Path:
 
 
 def _finalize(value: Any) -> Any:
-    """Every ``{{ }}`` output: None as empty, text stripped of XML-illegal characters."""
+    """Every ``{{ }}`` output: None as empty, text made safe (no control characters, no line starting
+    with ``::``, nothing XML forbids) and capped."""
     if value is None or isinstance(value, _undefined_type()):
         return ""
-    return xml_safe(value) if isinstance(value, str) else value
+    return untrusted_lines(value, MAX_RENDERED_CHARS) if isinstance(value, str) else value
 
 
 def _undefined_type() -> type:
@@ -35,7 +46,7 @@ def _undefined_type() -> type:
 
 @cache
 def environment() -> Any:
-    """The Jinja environment: autoescape always on, every value made XML-safe before escaping."""
+    """The Jinja environment: autoescape always on, every value made safe before escaping."""
     import jinja2
 
     env = jinja2.Environment(
@@ -47,8 +58,8 @@ def environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters.update(
-        cell=format_cell, number=format_number, interval=format_interval, failure_text=format_gate_failure,
-        load_charts=load_charts,
+        cell=format_cell, text=untrusted, number=format_number, interval=format_interval,
+        failure_text=format_gate_failure, load_charts=load_charts,
     )  # fmt: skip
     return env
 

@@ -1,13 +1,15 @@
-"""The gate table printed at the end of a pytest run."""
+"""The gate table printed at the end of a pytest run: every cell one safe, capped line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from evalharness.report.text import format_interval, format_number, shorten, terminal_safe
+from evalharness.report.text import format_interval, format_number
+from evalharness.untrusted import untrusted
 
 _HEADER = ("suite", "gate", "value", "threshold", "CI", "n", "result")
+_WIDTHS = (24, 60, None, None, None, None, None)  # suite and gate names are capped; the rest are ours
 _MARKUP = {"passed": {"green": True}, "failed": {"red": True, "bold": True}, "error": {"red": True}, "info": {}}
 
 
@@ -18,7 +20,7 @@ def gate_rows(state: Any) -> list[tuple[tuple[str, ...], str]]:
         suite_name = state.suite_records[path]["name"]
         for gate in state.ordered_gates(path):
             cells = (
-                shorten(suite_name, 24),
+                suite_name,
                 gate.name,
                 format_number(gate.value),
                 gate.threshold + (" (bound)" if gate.gate_on == "bound" and gate.threshold != "-" else ""),
@@ -26,7 +28,7 @@ def gate_rows(state: Any) -> list[tuple[tuple[str, ...], str]]:
                 str(gate.n if gate.n is not None else "-"),
                 gate.status.upper(),
             )
-            rows.append((tuple(terminal_safe(c) for c in cells), gate.status))
+            rows.append((tuple(untrusted(c, width) for c, width in zip(cells, _WIDTHS)), gate.status))
     return rows
 
 
@@ -41,5 +43,9 @@ def write_summary(terminal: Any, state: Any, written: dict[str, Path]) -> None:
     for cells, status in rows:
         text = "  ".join(c.ljust(w) for c, w in zip(cells, widths))
         terminal.write_line(text, **_MARKUP.get(status, {}))
+    for suite in state.suite_records.values():  # a cache that could not be written: said once, here too
+        warning = (suite.get("target") or {}).get("cache_warning")
+        if warning:
+            terminal.write_line(untrusted(f"{suite['name']}: {warning}", 500), yellow=True)
     if written:
         terminal.write_line("reports: " + ", ".join(str(p) for p in written.values()))

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from evalharness.suite.fields import ClosedModel, GateOptions
+from evalharness.suite.fields import ClosedModel, GateOptions, NonNegativeGateOptions, ShareGateOptions
 
 LOAD_GATES: dict[str, str] = {
     "p50_ms": "median latency in ms (open loop: from the scheduled send)",
@@ -38,6 +38,19 @@ LOAD_GATES: dict[str, str] = {
 }
 """Load gate name -> what its value is."""
 
+HOUR_S, DAY_S = 3600, 86_400
+MAX_RATE = 100_000
+"""Requests per second one load run may offer (Locust reaches a few thousand per process)."""
+MAX_SCHEDULED = 5_000_000
+"""Requests one open-loop run may schedule, ``rate * (warmup_s + duration_s)``: each generator
+holds its share of the schedule in memory (an hour at about 1,400 requests per second)."""
+MAX_USERS = 10_000
+MAX_ROWS = 100_000
+MAX_REMOTE_WORKERS = 256
+MAX_GPUS = 1024
+MAX_PID = 4_194_304
+"""Linux's largest pid (``PID_MAX_LIMIT``); pid 1 is init, never a model server."""
+
 
 class ServerSpec(ClosedModel):
     """A server the harness starts before the target is used and stops (by pid) at the end."""
@@ -48,7 +61,7 @@ class ServerSpec(ClosedModel):
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port; {port} in target URLs is replaced too")
     health: str = Field("/health", description="liveness path: answers once the process listens")
     ready: str = Field("/ready", description="readiness path: 200 once the model is loaded")
-    startup_timeout_s: PositiveFloat = 120.0
+    startup_timeout_s: PositiveFloat = Field(120.0, le=HOUR_S)
 
 
 class ColdStartSpec(ClosedModel):
@@ -62,34 +75,37 @@ class ColdStartSpec(ClosedModel):
 class SloSpec(ClosedModel):
     """Latency objectives; a request that meets all of them counts toward goodput."""
 
-    latency_ms: PositiveFloat | None = None
-    ttft_ms: PositiveFloat | None = None
-    tpot_ms: PositiveFloat | None = None
+    latency_ms: PositiveFloat | None = Field(None, le=HOUR_S * 1000)
+    ttft_ms: PositiveFloat | None = Field(None, le=HOUR_S * 1000)
+    tpot_ms: PositiveFloat | None = Field(None, le=HOUR_S * 1000)
 
 
 class LoadGates(ClosedModel):
-    """Gates on the load run; each one is a pytest item ``suite.yaml::load::<name>``."""
+    """Gates on the load run; each one is a pytest item ``suite.yaml::load::<name>``.
 
-    p50_ms: GateOptions | None = None
-    p95_ms: GateOptions | None = None
-    p99_ms: GateOptions | None = None
-    p999_ms: GateOptions | None = None
-    mean_ms: GateOptions | None = None
-    max_ms: GateOptions | None = None
-    qps: GateOptions | None = None
-    qps_per_gpu: GateOptions | None = None
-    qps_per_core: GateOptions | None = None
-    error_rate: GateOptions | None = None
-    send_lag_p99_ms: GateOptions | None = None
-    cold_start_s: GateOptions | None = None
-    cold_start_max_s: GateOptions | None = None
-    cold_path_p50_ms: GateOptions | None = None
-    ttft_p95_ms: GateOptions | None = None
-    tpot_ms: GateOptions | None = None
-    itl_p95_ms: GateOptions | None = None
-    output_tokens_per_s: GateOptions | None = None
-    goodput: GateOptions | None = None
-    rps_achieved_ratio: GateOptions | None = None
+    Shares (error_rate, goodput, rps_achieved_ratio) lie in [0, 1]; times, rates and counts are 0 or more.
+    """
+
+    p50_ms: NonNegativeGateOptions | None = None
+    p95_ms: NonNegativeGateOptions | None = None
+    p99_ms: NonNegativeGateOptions | None = None
+    p999_ms: NonNegativeGateOptions | None = None
+    mean_ms: NonNegativeGateOptions | None = None
+    max_ms: NonNegativeGateOptions | None = None
+    qps: NonNegativeGateOptions | None = None
+    qps_per_gpu: NonNegativeGateOptions | None = None
+    qps_per_core: NonNegativeGateOptions | None = None
+    error_rate: ShareGateOptions | None = None
+    send_lag_p99_ms: NonNegativeGateOptions | None = None
+    cold_start_s: NonNegativeGateOptions | None = None
+    cold_start_max_s: NonNegativeGateOptions | None = None
+    cold_path_p50_ms: NonNegativeGateOptions | None = None
+    ttft_p95_ms: NonNegativeGateOptions | None = None
+    tpot_ms: NonNegativeGateOptions | None = None
+    itl_p95_ms: NonNegativeGateOptions | None = None
+    output_tokens_per_s: NonNegativeGateOptions | None = None
+    goodput: ShareGateOptions | None = None
+    rps_achieved_ratio: ShareGateOptions | None = None
 
     def declared(self) -> dict[str, GateOptions]:
         """Gate name -> options, in the order the suite wrote them."""
@@ -100,12 +116,12 @@ class LoadSpec(ClosedModel):
     """How to load the target and what to gate on."""
 
     model: Literal["open", "closed"] = Field("open", description="open: scheduled arrivals; closed: N users")
-    rate: PositiveFloat | None = Field(None, description="open loop: requests per second offered")
+    rate: PositiveFloat | None = Field(None, le=MAX_RATE, description="open loop: requests per second offered")
     arrival: Literal["poisson", "constant"] = Field("poisson", description="open loop: arrival process (seeded)")
-    users: PositiveInt = Field(8, description="closed loop: concurrent users")
-    think_time_s: float = Field(0.0, ge=0, description="closed loop: pause between a user's requests")
-    duration_s: PositiveFloat = Field(10.0, description="measured window, after the warm-up")
-    warmup_s: float = Field(2.0, ge=0, description="requests in this first window are not measured")
+    users: PositiveInt = Field(8, le=MAX_USERS, description="closed loop: concurrent users")
+    think_time_s: float = Field(0.0, ge=0, le=HOUR_S, description="closed loop: pause between a user's requests")
+    duration_s: PositiveFloat = Field(10.0, le=DAY_S, description="measured window, after the warm-up")
+    warmup_s: float = Field(2.0, ge=0, le=HOUR_S, description="requests in this first window are not measured")
     processes: PositiveInt = Field(1, le=64, description="load-generator processes; histograms merge exactly")
     launch: Literal["fork", "master_worker"] = Field(
         "fork",
@@ -113,17 +129,26 @@ class LoadSpec(ClosedModel):
         "master_worker (a Locust --master and that many --worker processes, each a fresh interpreter)",
     )
     remote_workers: int = Field(
-        0, ge=0, le=1000, description="master_worker: workers on other machines to wait for (evalharness load-worker)"
+        0,
+        ge=0,
+        le=MAX_REMOTE_WORKERS,
+        description="master_worker: workers on other machines to wait for (evalharness load-worker)",
     )
     master_host: str = Field("127.0.0.1", description="master_worker: the address the master listens on")
     master_port: int = Field(5557, ge=1, le=65535, description="master_worker: its port, when remote workers join")
-    remote_wait_s: PositiveFloat = Field(60.0, description="master_worker: how long to wait for remote workers")
-    max_in_flight: PositiveInt = Field(1000, description="open loop: more in flight and a send is dropped")
-    timeout_s: PositiveFloat = 30.0
-    rows: PositiveInt = Field(200, description="dataset rows drawn (seeded) for the request mix")
-    late_ms: PositiveFloat = Field(5.0, description="a send later than this after its schedule is late")
-    gpus: int | None = Field(None, ge=0, description="GPUs serving the model (default: NVML's count, if any)")
-    pid: int | None = Field(None, description="a running server's pid to sample, when the harness does not start it")
+    remote_wait_s: PositiveFloat = Field(
+        60.0, le=HOUR_S, description="master_worker: how long to wait for remote workers"
+    )
+    max_in_flight: PositiveInt = Field(1000, le=MAX_RATE, description="open loop: more in flight and a send is dropped")
+    timeout_s: PositiveFloat = Field(30.0, le=HOUR_S)
+    rows: PositiveInt = Field(200, le=MAX_ROWS, description="dataset rows drawn (seeded) for the request mix")
+    late_ms: PositiveFloat = Field(5.0, le=60_000, description="a send later than this after its schedule is late")
+    gpus: int | None = Field(
+        None, ge=0, le=MAX_GPUS, description="GPUs serving the model (default: NVML's count, if any)"
+    )
+    pid: int | None = Field(
+        None, ge=2, le=MAX_PID, description="a running server's pid to sample, when the harness does not start it"
+    )
     sample_interval_s: float = Field(0.5, gt=0, le=1.0, description="resource sampling period (1 Hz or faster)")
     slo: SloSpec = SloSpec()
     cold_start: ColdStartSpec = ColdStartSpec()
@@ -133,6 +158,12 @@ class LoadSpec(ClosedModel):
     def _rate_for_open_loop(self) -> LoadSpec:
         if self.model == "open" and self.rate is None:
             raise ValueError("an open-loop load needs rate (requests per second), e.g. rate: 200")
+        scheduled = (self.rate or 0) * (self.warmup_s + self.duration_s) if self.model == "open" else 0
+        if scheduled > MAX_SCHEDULED:
+            raise ValueError(
+                f"rate * (warmup_s + duration_s) schedules {scheduled:,.0f} requests; one run schedules at most "
+                f"{MAX_SCHEDULED:,}: lower the rate or shorten the run"
+            )
         if self.remote_workers and self.launch != "master_worker":
             raise ValueError("remote_workers join a Locust master: set launch: master_worker")
         return self

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from evalharness.errors import Problem, SuiteError
 from evalharness.suite.problems import validation_problems
 from evalharness.suite.schema import suite_model
-from evalharness.suite.yamlsource import KeyPath, YamlDocument, load_yaml
+from evalharness.suite.yamlsource import KeyPath, YamlDocument, parse_yaml_bytes, read_suite_bytes
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 
@@ -68,20 +68,22 @@ def load_suite(path: Path) -> LoadedSuite:
     """Read and validate one suite file; raise :class:`SuiteError` with every problem found."""
     name = display_path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_suite_bytes(path)
     except OSError as error:
         raise SuiteError([Problem(name, 1, 1, "", f"cannot read suite: {error.strerror}")]) from None
-    document = load_yaml(path, name)
+    document = parse_yaml_bytes(raw, name)
     if document.problems:
         raise SuiteError(document.problems)
     if not isinstance(document.data, dict):
         raise SuiteError([document.problem((), "a suite is a mapping of keys such as schema, name, target")])
     model = suite_model()
+    spec: Any
     try:
         spec = model.model_validate(document.data)
     except ValidationError as error:
         raise SuiteError(validation_problems(error, document, model)) from None
-    metric_order = [key for key in document.data.get("metrics", {}) if isinstance(key, str)]
+    declared = spec.declared_metrics()  # `accuracy:` with no options declares nothing: no gate item
+    metric_order = [key for key in document.data.get("metrics", {}) if isinstance(key, str) and key in declared]
     suite = LoadedSuite(path.resolve(), name, spec, document, hashlib.sha256(raw).hexdigest(), metric_order)
     problems = _file_problems(suite)
     if problems:

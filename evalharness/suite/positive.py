@@ -26,9 +26,7 @@ def binary_metric_names(spec: Any) -> list[str]:
     """The declared metrics that need a positive class (binary average, or AUC)."""
     declared = spec.declared_metrics()
     return [
-        name
-        for name in BINARY_METRICS
-        if name in declared and getattr(declared[name], "average", "binary") == "binary"
+        name for name in BINARY_METRICS if name in declared and getattr(declared[name], "average", "binary") == "binary"
     ]
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from evalharness.errors import Problem
 from evalharness.metrics.registry import did_you_mean, unknown_metric_message
-from evalharness.suite.fields import boolean_message, text_number_message
+from evalharness.suite.fields import AT_KEY, boolean_message, text_number_message
 from evalharness.suite.schema import PLANNED_TARGET_KINDS, TARGET_KINDS
 from evalharness.suite.yamlsource import KeyPath, YamlDocument, format_key_path
 
@@ -128,6 +128,25 @@ def _type_message(kind: str, value: Any, model: str | None) -> str:
     return f"expected {expected}, got {_describe(value)}"
 
 
+BOUND_WORDS = {
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "below"),
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "above"),
+}
+"""Pydantic's bound errors -> the bound's key in the error context and how to say it."""
+
+
+def _bound_message(kind: str, value: Any, ctx: dict[str, Any]) -> str:
+    """A number past a documented bound (``load.users`` at most 10,000), with the bound."""
+    key, words = BOUND_WORDS[kind]
+    bound = ctx.get(key)
+    shown = str(bound)
+    if isinstance(bound, (int, float)) and not isinstance(bound, bool) and float(bound).is_integer():
+        shown = f"{int(bound):,}"  # 100000.0 -> 100,000
+    return f"expected a number {words} {shown}, got {value!r}"
+
+
 def _message(error: Any, path: KeyPath, root: type[BaseModel], data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -143,6 +162,8 @@ def _message(error: Any, path: KeyPath, root: type[BaseModel], data: Any) -> str
         return f"unsupported schema version {error.get('input')!r}; this evalharness reads schema: 1"
     if kind in EXPECTED_TYPES:
         return _type_message(kind, error.get("input"), error.get("ctx", {}).get("class_name"))
+    if kind in BOUND_WORDS:
+        return _bound_message(kind, error.get("input"), error.get("ctx", {}))
     if kind == "finite_number":
         return f"expected a finite number, got {error.get('input')!r} (.inf and .nan are not allowed)"
     message = str(error["msg"])
@@ -157,6 +178,8 @@ def validation_problems(error: ValidationError, document: YamlDocument, root: ty
         message = _message(item, path, root, document.data)
         if item["type"] == "union_tag_invalid":
             path = (*path, str(item["ctx"]["discriminator"]).strip("'"))
+        if item["type"] == AT_KEY:  # a validator of the whole mapping, about one of its keys
+            path = (*path, item["ctx"]["key"])
         if item["type"] == "missing":
             problems.append(document.problem(path[:-1], message))
         elif item["type"] == "expression_syntax":

@@ -23,12 +23,15 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from evalharness.suite.fields import ClosedModel, GateOn, GateOptions, One
+from evalharness.suite.fields import ClosedModel, EndpointUrl, GateOn, GateOptions, Headers, One
 from evalharness.suite.load_schema import LoadSpec, ServerSpec
 
 SCHEMA_VERSION = 1
 ENV_REFERENCE = r"^\$\{env:"
 """How a value read from the environment starts: ``${env:NAME}``."""
+ENV_FIELDS = ("url", "base_url", "api_key", "headers")
+"""Target keys whose ``${env:NAME}`` references are read from the environment when the run starts."""
+MAX_CONCURRENCY = 1024
 
 
 class OutputRef(ClosedModel):
@@ -122,13 +125,32 @@ class TorchTargetSpec(ClosedModel):
     outputs: TorchOutputs = TorchOutputs()
 
 
+def valid_template(value: str, what: str) -> str:
+    """``value`` when it compiles as an endpoint template (the bounded sandbox the run renders with);
+    a located ``expression_syntax`` problem otherwise, pointing at the line inside the string."""
+    from jinja2 import TemplateSyntaxError
+    from pydantic_core import PydanticCustomError
+
+    from evalharness.targets.templates import BoundedEnvironment
+
+    try:  # compiled, not only parsed: an unknown filter is found only when compiling
+        BoundedEnvironment().compile(value)
+    except TemplateSyntaxError as error:
+        raise PydanticCustomError(
+            "expression_syntax",
+            "the {what} is not a valid Jinja template: {reason}",
+            {"what": what, "reason": error.message or str(error), "line": error.lineno, "column": 1},
+        ) from None
+    return value
+
+
 class HttpTargetSpec(ClosedModel):
     """Any JSON endpoint: a sandboxed body template per row (or batch), the answer read by JMESPath."""
 
     kind: Literal["http"]
-    url: str = Field(description="endpoint URL; ${env:NAME} is replaced from the environment")
+    url: EndpointUrl = Field(description="endpoint URL; ${env:NAME} is replaced from the environment")
     method: Literal["POST", "PUT", "GET"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME} for secrets")
+    headers: Headers
     body: str = Field(
         description="Jinja template of the JSON body over the row's fields ({{ amount | tojson }}), the whole row "
         "({{ row | tojson }}) or, with batch_size, the rows ({{ rows | tojson }}); only id and input columns are sent"
@@ -138,7 +160,7 @@ class HttpTargetSpec(ClosedModel):
     batch_size: PositiveInt = Field(
         1, description="rows per request; above 1 the body must loop over rows (a body that reads rows always batches)"
     )
-    concurrency: PositiveInt = Field(16, description="requests in flight at most")
+    concurrency: PositiveInt = Field(16, le=MAX_CONCURRENCY, description="requests in flight at most")
     timeout_s: float = Field(30.0, gt=0, description="per-request timeout")
     retries: int = Field(3, ge=0, le=10, description="retries on connection errors, 408, 429 and 5xx")
     max_error_rate: float = Field(0.0, ge=0, le=1, description="share of failed requests tolerated (default none)")
@@ -156,20 +178,7 @@ class HttpTargetSpec(ClosedModel):
     @field_validator("body")
     @classmethod
     def _valid_template(cls, value: str) -> str:
-        from jinja2 import TemplateSyntaxError
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
-        from pydantic_core import PydanticCustomError
-
-        try:  # compiled, not only parsed: an unknown filter is found only when compiling
-            ImmutableSandboxedEnvironment().compile(value)
-        except TemplateSyntaxError as error:
-            # The loader's "expression_syntax" problems point at the line inside the string.
-            raise PydanticCustomError(
-                "expression_syntax",
-                "the body is not a valid Jinja template: {reason}",
-                {"reason": error.message or str(error), "line": error.lineno, "column": 1},
-            ) from None
-        return value
+        return valid_template(value, "body")
 
     @field_validator("batch_size")
     @classmethod
@@ -199,16 +208,16 @@ class KServeTargetSpec(ClosedModel):
     model_config = ConfigDict(json_schema_extra={"anyOf": [_given("label"), _given("score")]})
 
     kind: Literal["kserve"]
-    url: str = Field(description="server base URL, e.g. http://127.0.0.1:8080; ${env:NAME} allowed")
+    url: EndpointUrl = Field(description="server base URL, e.g. http://127.0.0.1:8080; ${env:NAME} allowed")
     model: str = Field(description="model name on the server")
     version: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME} for secrets")
+    headers: Headers
     inputs: list[KServeInput] = Field(min_length=1)
     label: OutputRef | None = Field(None, description="output tensor holding the label")
     score: OutputRef | None = Field(None, description="output tensor (and column) holding P(positive)")
     threshold: float = Field(0.5, description="score at or above which the label is positive, when no label output")
     batch_size: PositiveInt = 256
-    concurrency: PositiveInt = 16
+    concurrency: PositiveInt = Field(16, le=MAX_CONCURRENCY)
     timeout_s: float = Field(30.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
     max_error_rate: float = Field(0.0, ge=0, le=1)
@@ -225,7 +234,7 @@ class OpenAITargetSpec(ClosedModel):
     """Any OpenAI-compatible server (vLLM, SGLang, Ollama, DeepSeek...): chat or completions."""
 
     kind: Literal["openai"]
-    base_url: str = Field(description="e.g. http://127.0.0.1:8000/v1; ${env:NAME} allowed")
+    base_url: EndpointUrl = Field(description="e.g. http://127.0.0.1:8000/v1; ${env:NAME} allowed")
     api: Literal["chat", "completions"] = "chat"
     model: str
     api_key: str | None = Field(
@@ -233,7 +242,7 @@ class OpenAITargetSpec(ClosedModel):
         description="only as ${env:NAME}; sent as a bearer token",
         json_schema_extra={"pattern": ENV_REFERENCE},  # the validator below says why, in words
     )
-    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${env:NAME}")
+    headers: Headers
     system: str | None = Field(None, description="system prompt (chat)")
     prompt: str = Field(
         description="Jinja template of the user message over the row's fields (and {{ row }}, all of them)"
@@ -246,11 +255,16 @@ class OpenAITargetSpec(ClosedModel):
     extract: str | None = Field(None, description="regex; the answer is its first group (or whole match)")
     labels: dict[str, Any] | None = Field(None, description="answer text (case-insensitive) -> label")
     batch_size: One = 1
-    concurrency: PositiveInt = 16
+    concurrency: PositiveInt = Field(16, le=MAX_CONCURRENCY)
     timeout_s: float = Field(60.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
     max_error_rate: float = Field(0.0, ge=0, le=1)
     deadline_s: float | None = Field(None, gt=0, description="the whole run's deadline; late rows are timeouts")
+
+    @field_validator("prompt")
+    @classmethod
+    def _valid_prompt(cls, value: str) -> str:
+        return valid_template(value, "prompt")
 
     @field_validator("api_key")
     @classmethod
@@ -283,7 +297,7 @@ class StatisticsSpec(ClosedModel):
     """How uncertainty is estimated and which number a gate compares."""
 
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    bootstrap_resamples: PositiveInt = 1000
+    bootstrap_resamples: PositiveInt = Field(1000, le=100_000)
     gate_on: GateOn = Field(
         "estimate", description="estimate: compare the point value; bound: compare the confidence bound"
     )
@@ -294,6 +308,11 @@ class ReportSpec(ClosedModel):
 
     worst_rows: int = Field(5, ge=0, le=100)
     failing_rows_cap: int = Field(50, ge=0, le=10_000)
+    max_cell_chars: int = Field(
+        200, ge=20, le=100_000,
+        description="longest value run.json, report.html and junit.xml keep of an answer, id or cell "
+        "(cut with '…(N chars)'); the whole answers are in rows.jsonl",
+    )  # fmt: skip
 
 
 @cache

@@ -3,23 +3,43 @@
 PyYAML's safe loader builds plain Python values but forgets positions and silently keeps the last
 of two duplicate keys. We compose the node tree with the safe loader, then build the values
 ourselves so that every key path maps to a ``line:col`` and duplicates become errors.
+
+A suite is untrusted input, so its size is bounded before any value is built: the file's bytes
+(:data:`MAX_FILE_BYTES`), the nesting depth (:data:`MAX_DEPTH`), the nodes after alias expansion
+(:data:`MAX_NODES`: a billion-laughs bomb stops at its first alias past the limit) and the digits
+of an integer (:data:`MAX_INTEGER_DIGITS`). Each limit is counted while the file is composed, so
+going past one is a located problem in milliseconds, never a hang or a traceback.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.error import Mark
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
 from evalharness.errors import Problem
 
 KeyPath = tuple[Any, ...]
 _PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 Position = tuple[int, int]
+
+MAX_FILE_BYTES = 1024 * 1024
+"""A suite file is at most 1 MiB (the largest shipped suite is under 6 KiB)."""
+MAX_DEPTH = 64
+"""Mappings and lists nest at most 64 deep (shipped suites: 7)."""
+MAX_NODES = 10_000
+"""At most 10,000 keys, values and items, counting each alias as the nodes it stands for
+(shipped suites: under 300)."""
+MAX_INTEGER_DIGITS = 100
+"""An integer is written with at most 100 characters (Python refuses to read some past 4,300)."""
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 def format_key_path(path: KeyPath) -> str:
@@ -74,7 +94,89 @@ class YamlDocument:
 
 
 def _position(node: Node) -> Position:
-    return (node.start_mark.line + 1, node.start_mark.column + 1)
+    return _mark_position(node.start_mark)
+
+
+def _mark_position(mark: Mark) -> Position:
+    return (mark.line + 1, mark.column + 1)
+
+
+class _LimitExceeded(Exception):
+    """A limit was passed while composing; carries where and why."""
+
+    def __init__(self, mark: Mark, path: KeyPath, message: str) -> None:
+        super().__init__(message)
+        self.mark, self.path, self.message = mark, path, message
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe composer, counting depth and nodes (aliases as the nodes they expand to).
+
+    Aliases are cheap to compose (they share one node) but expand when the values are built, so
+    each alias adds the expanded size of the node it names, known once that node is composed; an
+    alias to a node still being composed is recursive and refused.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.path: list[Any] = []
+        self.nodes = 0
+        self.sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        is_alias = self.check_event(AliasEvent)  # makes the next event current, unconsumed
+        event: Any = self.current_event  # an Event; PyYAML's stubs leave it untyped
+        step = () if parent is None or index is None else (index.value if isinstance(index, Node) else index,)
+        self.path.extend(step)
+        try:
+            if is_alias:
+                return self._alias(parent, index, event.anchor, event.start_mark)
+            if len(self.path) >= MAX_DEPTH:  # named by its top-level key: the whole path is as deep
+                message = f"values nest deeper than {MAX_DEPTH} levels; a suite needs far fewer"
+                raise _LimitExceeded(event.start_mark, tuple(self.path[:1]), message)
+            self._count(1, event.start_mark)
+            node = super().compose_node(parent, index)
+            self.sizes[id(node)] = 1 + sum(self.sizes[id(child)] for child in _children(node))
+            return node
+        finally:
+            del self.path[len(self.path) - len(step) :]
+
+    def _alias(self, parent: Node | None, index: Any, anchor: str, mark: Mark) -> Node | None:
+        target = self.anchors.get(anchor)
+        if target is not None:  # an undefined alias is PyYAML's to report
+            size = self.sizes.get(id(target))
+            if size is None:
+                self._fail(mark, f"the alias *{anchor} names a value that contains it (a recursive alias); remove it")
+            self._count(size, mark)
+        return super().compose_node(parent, index)
+
+    def _count(self, nodes: int, mark: Mark) -> None:
+        self.nodes += nodes
+        if self.nodes > MAX_NODES:
+            self._fail(
+                mark,
+                f"more than {MAX_NODES:,} keys, values and items (an alias *name counts as all it repeats); "
+                "a suite is far smaller: remove repeated aliases, or keep long lists in the dataset",
+            )
+
+    def _fail(self, mark: Mark, message: str) -> NoReturn:
+        raise _LimitExceeded(mark, tuple(self.path), message)
+
+
+def _children(node: Node | None) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def _integer_too_long(node: ScalarNode) -> str | None:
+    """Why an integer scalar is not read (too many digits), before ``int()`` ever sees it."""
+    if node.tag == _INT_TAG and len(node.value) > MAX_INTEGER_DIGITS:
+        return (
+            f"an integer written with {len(node.value):,} characters; at most {MAX_INTEGER_DIGITS} are read "
+            "(quote it to mean text)"
+        )
+    return None
 
 
 class _Builder:
@@ -98,6 +200,10 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode, path: KeyPath) -> Any:
         self.document.scalar_styles[path] = node.style
+        too_long = _integer_too_long(node)
+        if too_long:
+            self._add(path, node, too_long)
+            return None
         try:
             return self.constructor.construct_object(node, deep=True)
         except ConstructorError as error:
@@ -111,6 +217,10 @@ class _Builder:
             self._add(path, node, str(error.problem))
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            too_long = _integer_too_long(key_node) if isinstance(key_node, ScalarNode) else None
+            if too_long:
+                self._add(path, key_node, too_long)
+                continue
             key = self.constructor.construct_object(key_node) if isinstance(key_node, ScalarNode) else None
             if key is None or isinstance(key, (list, dict)):
                 self._add(path, key_node, "keys must be plain scalars such as names")
@@ -130,26 +240,85 @@ class _Builder:
 
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
-    """Parse ``text`` safely; syntax errors, duplicate keys and tags become located problems."""
+    """Parse ``text`` safely; syntax errors, duplicate keys, tags and passed limits become located problems."""
     document = YamlDocument(file=file, data=None, lines=text.splitlines())
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # reads the text: a control character stops it here
         node = loader.get_single_node()
+    except _LimitExceeded as error:
+        line, col = _mark_position(error.mark)
+        document.problems.append(Problem(file, line, col, format_key_path(error.path), error.message))
+        return document
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = _mark_position(mark) if mark else (1, 1)
         document.problems.append(Problem(file, line, col, "", f"invalid YAML: {error.problem}"))
+        return document
+    except ReaderError as error:
+        document.problems.append(_unreadable_character(text, file, error))
         return document
     except yaml.YAMLError as error:
         document.problems.append(Problem(file, 1, 1, "", f"invalid YAML: {error}"))
         return document
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is not None:
         document.data = _Builder(document).build(node, ())
     return document
 
 
+def _unreadable_character(text: str, file: str, error: ReaderError) -> Problem:
+    """A control character YAML does not allow, located by its position in the text."""
+    before = text[: error.position]
+    line, col = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
+    code = error.character if isinstance(error.character, int) else ord(error.character)
+    message = f"the character U+{code:04X} is not allowed in YAML (a control character); remove it"
+    return Problem(file, line, col, "", message)
+
+
+def _byte_position(raw: bytes, offset: int) -> Position:
+    """1-based line and column (in bytes) of byte ``offset``."""
+    return (raw.count(b"\n", 0, offset) + 1, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1)
+
+
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_suite(raw: bytes, file: str) -> str | Problem:
+    """The text of a suite file, or the problem that stops it being read: too big, or not UTF-8."""
+    if len(raw) > MAX_FILE_BYTES:
+        return Problem(file, 1, 1, "", f"the file is over {MAX_FILE_BYTES:,} bytes (1 MiB), the most a suite may be")
+    if raw.startswith(_UTF16_MARKS) or b"\x00" in raw:
+        offset = 0 if raw.startswith(_UTF16_MARKS) else raw.index(b"\x00")
+        line, col = _byte_position(raw, offset)
+        why = "a UTF-16 byte-order mark" if offset == 0 and raw[:2] in _UTF16_MARKS else "a NUL byte, as in UTF-16,"
+        message = f"the file is not UTF-8 text ({why} at byte offset {offset}); save it as UTF-8"
+        return Problem(file, line, col, "", message)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, col = _byte_position(raw, error.start)
+        byte = raw[error.start]
+        message = f"the file is not UTF-8 text (byte 0x{byte:02x} at byte offset {error.start}); save it as UTF-8"
+        return Problem(file, line, col, "", message)
+
+
+def parse_yaml_bytes(raw: bytes, file: str) -> YamlDocument:
+    """Decode and parse the bytes of a suite file; undecodable or oversized files become a problem."""
+    text = decode_suite(raw, file)
+    if isinstance(text, Problem):
+        return YamlDocument(file=file, data=None, problems=[text])
+    return parse_yaml(text, file)
+
+
+def read_suite_bytes(path: Path) -> bytes:
+    """The file's bytes, never more than one past :data:`MAX_FILE_BYTES` (enough to refuse it)."""
+    with path.open("rb") as stream:
+        return stream.read(MAX_FILE_BYTES + 1)
+
+
 def load_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
     """Read and parse a YAML file; ``display_name`` is how errors name it (defaults to the path)."""
-    return parse_yaml(path.read_text(encoding="utf-8"), display_name or str(path))
+    return parse_yaml_bytes(read_suite_bytes(path), display_name or str(path))

@@ -54,7 +54,7 @@ def template_names(text: str) -> set[str] | None:
 
 def _template_references(spec: Any) -> Iterator[tuple[KeyPath, str]]:
     """(key path under target, name) for every row field an endpoint template reads."""
-    templates = {"http": ("body",), "openai": ("prompt", "system")}.get(spec.kind, ())
+    templates = {"http": ("body",), "openai": ("prompt",)}.get(spec.kind, ())  # a system prompt is plain text
     for key in templates:
         text = getattr(spec, key, None)
         names = template_names(text) if text else None

@@ -32,7 +32,9 @@ from evalharness.errors import TargetError
 from evalharness.progress import progress_bar
 from evalharness.suite.schema import HttpTargetSpec
 from evalharness.targets.base import TargetContext, TargetOutput
-from evalharness.targets.secrets import expand, redact
+from evalharness.targets.secrets import clip, expand, redact, redact_value
+from evalharness.targets.templates import compile_template, render
+from evalharness.untrusted import untrusted
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -49,16 +51,6 @@ class Outcome:
     detail: str = ""
     attempts: int = 1
     timings: list[dict[str, float]] | None = None  # per row, for streamed answers
-
-
-def _template(text: str) -> Any:
-    """A sandboxed template with autoescape on: a raw ``{{ value }}`` holding a quote cannot break
-    out of a JSON string (it becomes ``&#34;``); ``{{ value | tojson }}`` gives exact JSON."""
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    environment = ImmutableSandboxedEnvironment(autoescape=True)
-    environment.policies["json.dumps_kwargs"] = {"sort_keys": False}
-    return environment.from_string(text)
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:
@@ -92,7 +84,7 @@ class EndpointTarget:
         if context is not None and context.cache_dir is not None:
             from evalharness.targets.cache import AnswerCache
 
-            self.cache = AnswerCache(context.cache_dir, self._cache_identity(spec))
+            self.cache = AnswerCache(context.cache_dir, self._cache_identity(spec), context.name)
         self.headers = {name: expand(value) for name, value in spec.headers.items()}
         # Only the id and the input columns reach the endpoint: never the expected answer.
         self.fields = list(dict.fromkeys([context.id_column, *context.input_columns])) if context else None
@@ -116,20 +108,34 @@ class EndpointTarget:
         return Outcome("ok", labels, scores)
 
     async def _request(self, session: Any, rows: list[dict[str, Any]]) -> Outcome:
-        """One request's outcome: from the cache when resuming, else asked (and cached when ok)."""
+        """One request's outcome: from the cache when resuming, else asked (and cached when ok).
+
+        The answer is redacted before anything else sees it, so what is scored, cached, logged and
+        reported is the same text, whether it was asked now or read back from the cache.
+        """
         try:
             payload = self._payload(rows)
         except (ValueError, TypeError) as error:
-            return Outcome("parse_error", [None] * len(rows), [None] * len(rows), f"body template: {error}")
-        if self.cache is not None and self.resume:
-            cached = self.cache.get(payload)
-            if cached is not None:
-                return Outcome("ok", cached["labels"], cached["scores"], "from cache", 0, cached.get("timings"))
-        answered = await self._attempts(session, payload, rows)
+            detail = clip(f"body template: {error}", 200)
+            return Outcome("parse_error", [None] * len(rows), [None] * len(rows), detail)
+        cached = self._cached(payload, len(rows))
+        if cached is not None:
+            return cached
+        answered = _redacted(await self._attempts(session, payload, rows))
         if answered.kind == "ok" and self.cache is not None:  # errors are never cached
             self.cache.put(payload, {"labels": answered.labels, "scores": answered.scores,
                                      "timings": answered.timings})  # fmt: skip
         return answered
+
+    def _cached(self, payload: Any, rows: int) -> Outcome | None:
+        """The cached answer when resuming; None when there is none or it has the wrong shape (asked again)."""
+        if self.cache is None or not self.resume:
+            return None
+        cached = self.cache.get(payload, rows)
+        if cached is None:
+            return None
+        # Redacted again: a cache written by an older version may hold a secret.
+        return _redacted(Outcome("ok", cached["labels"], cached["scores"], "from cache", 0, cached.get("timings")))
 
     async def _attempts(self, session: Any, payload: Any, rows: list[dict[str, Any]]) -> Outcome:
         """The request, retried as the spec allows; exactly one outcome."""
@@ -146,17 +152,18 @@ class EndpointTarget:
                         answered.attempts = attempt + 1
                         return answered
                     text = await reply.text()
-                    outcome.detail = f"HTTP {reply.status}: {text[:120]}"
+                    outcome.detail = f"HTTP {reply.status}: {untrusted(redact(text), 120)}"
                     if reply.status not in RETRIED_STATUSES:
                         return outcome
                     retry_after = reply.headers.get("Retry-After")
             except asyncio.TimeoutError:
                 outcome.kind, outcome.detail = "timeout", f"no answer within {self.spec.timeout_s} s"
             except (aiohttp.ClientError, ConnectionError) as error:
-                outcome.kind, outcome.detail = "http_error", f"{type(error).__name__}: {error}"
+                outcome.kind, outcome.detail = "http_error", redact(f"{type(error).__name__}: {error}")
             except (ValueError, TypeError, KeyError) as error:
-                return Outcome("parse_error", outcome.labels, outcome.scores, str(error)[:200], attempt + 1)
-            log.debug("%s %s attempt %d: %s %s", self.method, self.url, attempt + 1, outcome.kind, outcome.detail)
+                return Outcome("parse_error", outcome.labels, outcome.scores, clip(str(error), 200), attempt + 1)
+            log.debug("%s %s attempt %d: %s %s", self.method, redact(self.url), attempt + 1, outcome.kind,
+                      outcome.detail)  # fmt: skip
             if attempt < self.spec.retries:
                 await asyncio.sleep(_backoff(attempt, retry_after))
         return outcome
@@ -182,6 +189,8 @@ class EndpointTarget:
             for task in pending:
                 task.cancel()
             bar.close()
+            for task in done:  # retrieve every exception, so a bug of ours raises once below, not once a task
+                task.exception()
             late = f"the suite deadline of {deadline} s passed before an answer"
             return [
                 task.result() if task in done else Outcome("timeout", [None] * len(chunk), [None] * len(chunk), late)
@@ -222,8 +231,8 @@ class EndpointTarget:
             scores.extend(outcome.scores)
         failed = sum(count for kind, count in self.outcomes.items() if kind != "ok")
         if failed:
-            log.warning("%s %s: %d of %d requests failed; first: %s", self.method, self.url, failed, len(outcomes),
-                        self.first_error)  # fmt: skip
+            log.warning("%s %s: %d of %d requests failed; first: %s", self.method, redact(self.url), failed,
+                        len(outcomes), self.first_error)  # fmt: skip
         if failed / max(len(outcomes), 1) > self.spec.max_error_rate:
             counts = ", ".join(f"{kind} {count}" for kind, count in sorted(self.outcomes.items()))
             raise TargetError(
@@ -235,8 +244,9 @@ class EndpointTarget:
         return TargetOutput(label=np.asarray(labels) if numeric else np.asarray(labels, dtype=object), score=score)
 
     def describe(self) -> dict[str, Any]:
-        """Endpoint (secrets redacted), settings and how every request ended."""
-        return {
+        """Endpoint (secrets redacted), settings, how every request ended, and why the answer cache
+        was not written, when it could not be."""
+        facts = {
             "kind": self.kind,
             "url": redact(self.url),
             "method": self.method,
@@ -245,24 +255,37 @@ class EndpointTarget:
             "outcomes": dict(self.outcomes),
             "first_error": self.first_error,
         }
+        if self.cache is not None and self.cache.problem is not None:
+            facts["cache_warning"] = self.cache.problem
+        return facts
 
     def close(self) -> None:
         """Nothing is kept open between predictions."""
 
 
+def _redacted(outcome: Outcome) -> Outcome:
+    """``outcome`` with every string in its answer and its detail redacted."""
+    outcome.labels = redact_value(outcome.labels)
+    outcome.scores = redact_value(outcome.scores)
+    outcome.detail = redact(outcome.detail)
+    if outcome.timings is not None:
+        outcome.timings = redact_value(outcome.timings)
+    return outcome
+
+
 def _shape(value: Any) -> str:
-    """A JSON value's shape in words, for parse errors."""
+    """A JSON value's shape in words, for parse errors (text redacted before it is cut)."""
     if value is None:
         return "nothing (null)"
     if isinstance(value, list):
         return f"a list of {len(value)} value{'' if len(value) == 1 else 's'}"
     if isinstance(value, dict):
-        keys = sorted(map(str, value))
+        keys = sorted(redact(str(key)) for key in value)
         return f"an object with keys {keys[:5]}{' ...' if len(keys) > 5 else ''}"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f"the text {value[:40]!r}"
+        return f"the text {clip(value, 40)!r}"
     return f"the number {value}"
 
 
@@ -306,7 +329,7 @@ class HttpTarget(EndpointTarget):
         jmespath = require("jmespath", extra="http", needed_for="target kind 'http'")
         self.method = spec.method
         self.url = expand(spec.url)
-        self.body = _template(spec.body)
+        self.body = compile_template(spec.body)
         # Batch mode follows the template, not batch_size: a template over rows asks for one answer
         # per row, so a lone row's answer is a list of one as well.
         self.batched = spec.body_reads_rows(spec.body)
@@ -323,9 +346,9 @@ class HttpTarget(EndpointTarget):
 
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
         if self.batched:
-            text = self.body.render(rows=rows)
+            text = render(self.body, rows=rows)
         else:
-            text = self.body.render(**rows[0], row=rows[0])
+            text = render(self.body, **rows[0], row=rows[0])
         return json.loads(text)
 
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:

@@ -71,9 +71,9 @@ class KServeTarget(EndpointTarget):
                 try:
                     async with session.get(route, headers=self.headers) as reply:
                         if reply.status != 200:
-                            raise TargetError(f"{redact(route)} answered HTTP {reply.status}: not ready")
+                            raise TargetError(redact(f"{route} answered HTTP {reply.status}: not ready"))
                 except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as error:
-                    raise TargetError(f"{redact(route)} is not reachable: {type(error).__name__}: {error}") from None
+                    raise TargetError(redact(f"{route} is not reachable: {type(error).__name__}: {error}")) from None
 
     def predict(self, frame: Any) -> TargetOutput:
         """Check readiness, then answer every row in concurrent batches."""

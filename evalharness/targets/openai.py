@@ -18,8 +18,9 @@ import numpy as np
 
 from evalharness.suite.schema import OpenAITargetSpec
 from evalharness.targets.base import TargetContext
-from evalharness.targets.http import EndpointTarget, Outcome, _template
-from evalharness.targets.secrets import expand
+from evalharness.targets.http import EndpointTarget, Outcome
+from evalharness.targets.secrets import clip, expand
+from evalharness.targets.templates import compile_template, render
 
 
 class OpenAITarget(EndpointTarget):
@@ -33,7 +34,7 @@ class OpenAITarget(EndpointTarget):
         self.url = f"{expand(spec.base_url).rstrip('/')}/{route}"
         if spec.api_key:
             self.headers["Authorization"] = f"Bearer {expand(spec.api_key)}"
-        self.prompt = _template(spec.prompt)
+        self.prompt = compile_template(spec.prompt)
         self.pattern = re.compile(spec.extract) if spec.extract else None
         self.labels = {str(k).strip().lower(): v for k, v in (spec.labels or {}).items()}
         self.timings: list[dict[str, float]] = []
@@ -42,7 +43,7 @@ class OpenAITarget(EndpointTarget):
         spec = self.spec
         # Autoescaped like every template; a prompt is plain text for the model (aiohttp JSON-encodes
         # the body), so the entities are turned back into the characters the row holds.
-        text = html.unescape(self.prompt.render(**rows[0], row=rows[0]))
+        text = html.unescape(render(self.prompt, **rows[0], row=rows[0]))
         body: dict[str, Any] = {"model": spec.model, "temperature": spec.temperature, "stream": spec.stream}
         if spec.api == "chat":
             system = [{"role": "system", "content": spec.system}] if spec.system else []
@@ -63,12 +64,12 @@ class OpenAITarget(EndpointTarget):
         if self.pattern is not None:
             match = self.pattern.search(text)
             if match is None:
-                raise ValueError(f"the answer {text[:80]!r} does not match extract {self.pattern.pattern!r}")
+                raise ValueError(f"the answer {clip(text, 80)!r} does not match extract {self.pattern.pattern!r}")
             text = match.group(1) if match.groups() else match.group(0)
         if self.labels:
             key = text.strip().lower()
             if key not in self.labels:
-                raise ValueError(f"the answer {text[:80]!r} is none of the labels {sorted(self.labels)}")
+                raise ValueError(f"the answer {clip(text, 80)!r} is none of the labels {sorted(self.labels)}")
             return self.labels[key]
         return text.strip()
 

@@ -7,10 +7,7 @@ and, here, one that answers in a shape chosen by the URL, to check every wrong s
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,7 @@ from evalharness.suite.loader import load_suite
 from evalharness.suite.schema import HttpTargetSpec
 from evalharness.targets import TargetContext, create_target
 from tests.builders import two_feature_frame, write_suite
-from tests.servers import answer, loopback_server
+from tests.servers import answer, loopback_server, serve_app
 
 pytest.importorskip("aiohttp")
 ROWS_BODY = '{"instances": {{ rows | tojson }}}'
@@ -77,24 +74,9 @@ def _app() -> Any:
     return app
 
 
-@contextmanager
-def _shape_server() -> Iterator[str]:
-    """The shape routes on 127.0.0.1 (a free port), on their own loop in a thread, until the block ends."""
-    from aiohttp import web
-
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(_app())
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+def _shape_server() -> Any:
+    """The shape routes on 127.0.0.1 (a free port); a context manager yielding the base URL."""
+    return serve_app(_app())
 
 
 @pytest.fixture(scope="module")

@@ -148,9 +148,9 @@ def test_the_suite_deadline_turns_late_rows_into_timeouts(server) -> None:  # ty
 
 
 def test_a_quote_in_a_raw_value_cannot_break_the_json_body(server) -> None:  # type: ignore[no-untyped-def]
-    from evalharness.targets.http import _template
+    from evalharness.targets.templates import compile_template, render
 
-    body = _template('{"note": "{{ note }}", "exact": {{ note | tojson }}}').render(note='he said "x", & <b>')
+    body = render(compile_template('{"note": "{{ note }}", "exact": {{ note | tojson }}}'), note='he said "x", & <b>')
     parsed = json.loads(body)
     assert parsed["note"] == "he said &#34;x&#34;, &amp; &lt;b&gt;"
     assert parsed["exact"] == 'he said "x", & <b>'

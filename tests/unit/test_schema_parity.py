@@ -18,6 +18,9 @@ its error (``loader_only``):
   ``load`` needs ``rate`` for the open loop and ``launch: master_worker`` for ``remote_workers``;
   ``consistency`` needs rules, checks or cases, and ``min``/``max`` only with rules or checks; a
   check has exactly one of ``set``/``perturb``, and a DIR check an ``expect``;
+- a literal password in a target URL (``user:password@host``: the userinfo rules of URLs are
+  beyond a readable pattern);
+- an open-loop load that schedules too many requests (``rate * (warmup_s + duration_s)``);
 - non-finite numbers (YAML's ``.inf``, ``.nan``; JSON has neither).
 
 Documents are the plain data the YAML reader builds, so YAML 1.1 readings (``1e-3`` is text,
@@ -55,6 +58,7 @@ LOADER_ONLY_MESSAGES = re.compile(
     r"|an open-loop load needs rate|remote_workers join a Locust master"
     r"|give at least one of rules, checks or cases|min and max apply to rules and checks"
     r"|give exactly one transform|a DIR check states its direction"
+    r"|the URL holds a password|schedules .* requests; one run schedules at most"
 )
 LOADER_ONLY_TYPES = ("expression_syntax", "finite_number")
 REPLACEMENTS: tuple[Any, ...] = ("1", 1, 1.0, 0.5, True, None, [], ["1"], {})
@@ -80,7 +84,7 @@ seed: 3
 target: {kind: file, path: answers.csv, label: predicted, score: score}
 dataset: {path: data.csv, format: csv, id: row_id, expected: y, inputs: [x1, x2], positive_label: 1}
 statistics: {confidence: 0.9, bootstrap_resamples: 500, gate_on: bound}
-report: {worst_rows: 3, failing_rows_cap: 10}
+report: {worst_rows: 3, failing_rows_cap: 10, max_cell_chars: 300}
 """,
     "torch-target": """
 target: {kind: torch, path: model.pt2, inputs: [history, [x1, x2]], batch_size: 8, device: cpu, dtype: float64,
@@ -150,7 +154,7 @@ load: {model: closed, rate: 10, arrival: constant, users: 4, think_time_s: 0.1, 
        sample_interval_s: 0.5, slo: {latency_ms: 50, ttft_ms: 100, tpot_ms: 20},
        cold_start: {repeats: 2, poll_ms: 10, warm_requests: 5}}
 """,
-    "load-gates": "load: {rate: 10, gates: {" + ", ".join(f"{gate}: {{max: 100}}" for gate in _GATES.split()) + "}}",
+    "load-gates": "load: {rate: 10, gates: {" + ", ".join(f"{gate}: {{max: 1}}" for gate in _GATES.split()) + "}}",
 }
 """Sections put into ``BASE`` that between them write every key of the schema."""
 

@@ -1,0 +1,98 @@
+"""Endpoint templates render within a loop, size and output budget, so no suite can hang a run.
+
+Regression: a body with nested ``range(99999)`` loops ignored ``deadline_s: 10`` and ran for over
+40 s. Each amplifier is checked to be refused quickly and to leave ordinary templates untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+
+import pytest
+
+from evalharness.targets.templates import MAX_ITERATIONS, TemplateLimitError, compile_template, render
+
+ROWS = [{"id": i, "amount": i * 1.5, "text": f'say "{i}"'} for i in range(1000)]
+
+
+def test_ordinary_bodies_render_as_jinja_renders_them() -> None:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    text = (
+        '{"instances": {{ rows | tojson }}, "n": {{ rows | length }}, "first": "{{ rows[0].text }}", '
+        '"pad": "{{ "%05.1f" | format(rows[1].amount) }}", "ids": [{% for r in rows %}{{ r.id }}'
+        '{% if not loop.last %},{% endif %}{% endfor %}]}'
+    )
+    reference = ImmutableSandboxedEnvironment(autoescape=True)
+    reference.policies["json.dumps_kwargs"] = {"sort_keys": False}
+    expected = reference.from_string(text).render(rows=ROWS)
+    assert render(compile_template(text), rows=ROWS) == expected
+    body = json.loads(expected)
+    assert body["ids"] == list(range(1000)) and body["first"] == "say &#34;0&#34;"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}", "loop iterations"),
+        ("{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}", "loop iterations"),
+        ("{% for r in rows %}{% for s in rows %}{% endfor %}{% endfor %}", "loop iterations"),
+        ("{{ range(10**8) | list | length }}", "asked for more than"),
+        ("{{ 'x' * 1000000000 }}", "product would exceed"),
+        ("{{ [1] * 1000000000 }}", "product would exceed"),
+        ("{{ s * 1000 }}", "product would exceed"),
+        ("{{ 10 ** 10 ** 9 }}", "power"),
+        ("{{ 'x'.center(1000000000) }}", "call asked for more than"),
+        ("{{ 'x'.ljust(1000000000) }}", "call asked for more than"),
+        ("{{ 'x' | center(1000000000) }}", "filter asked for more than"),
+        ("{{ 'x' | indent(1000000000) }}", "filter asked for more than"),
+        ("{{ '%1000000000s' % 'x' }}", "format would exceed"),
+        ("{{ '%*s' % (1000000000, 'x') }}", "format would exceed"),
+        ("{{ '%1000000000s' | format('x') }}", "format would exceed"),
+        ("{% for i in range(16) %}{{ s }}{% endfor %}" * 300, "rendered more than"),
+        ("{{ ''.__class__.__mro__ }}", "refused by the sandbox"),
+    ],
+)
+def test_amplifiers_are_refused_quickly_and_with_little_memory(text: str, reason: str) -> None:
+    template = compile_template(text)
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(TemplateLimitError, match=reason):
+        render(template, rows=ROWS, s="y" * 5000)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 200_000  # no gigabyte string was built on the way (ru_maxrss is in KiB)
+    assert time.perf_counter() - started < 5  # a guard against a hang, not a timing assertion
+
+
+def test_the_loop_budget_is_per_render() -> None:
+    template = compile_template("{% for i in range(n) %}{% endfor %}ok")
+    for _ in range(3):
+        assert render(template, n=MAX_ITERATIONS) == "ok"
+    with pytest.raises(TemplateLimitError):
+        render(template, n=MAX_ITERATIONS + 1)
+
+
+def test_a_runaway_body_is_a_counted_parse_error_within_the_deadline() -> None:
+    """Regression: nested range loops in a body ignored ``deadline_s: 10`` and ran for over 40 s."""
+    pytest.importorskip("aiohttp")
+    from pathlib import Path
+
+    from evalharness.errors import TargetError
+    from evalharness.suite.schema import HttpTargetSpec
+    from evalharness.targets import TargetContext, create_target
+    from tests.builders import two_feature_frame
+    from tests.servers import loopback_server
+
+    body = '{"x": [{% for i in range(99999) %}{% for j in range(99999) %}1,{% endfor %}{% endfor %}0]}'
+    with loopback_server() as (url, state):
+        spec = HttpTargetSpec.model_validate(
+            {"kind": "http", "url": f"{url}/predict", "body": body, "label": "output.label", "deadline_s": 10}
+        )
+        target = create_target(spec, TargetContext(Path("."), "row_id", ["x1", "x2"]))
+        started = time.perf_counter()
+        with pytest.raises(TargetError, match=r"200 of 200 requests failed \(parse_error 200\)") as error:
+            target.predict(two_feature_frame(rows=200))
+        assert time.perf_counter() - started < 10  # the deadline holds (each render stops at its budget)
+    assert "ran over 100,000 loop iterations" in str(error.value)
+    assert sum(state.requests.values()) == 0  # nothing was sent
