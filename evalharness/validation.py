@@ -19,7 +19,7 @@ from evalharness.suite.fields import ENV_NAME_REFERENCE
 from evalharness.suite.positive import positive_label_problems
 from evalharness.suite.schema import ENV_FIELDS
 from evalharness.suite.yamlsource import KeyPath
-from evalharness.targets.checks import column_problems
+from evalharness.targets.checks import column_problems, render_problems
 
 if TYPE_CHECKING:
     from evalharness.runner import SuiteRun
@@ -38,7 +38,9 @@ def target_problems(run: SuiteRun) -> list[Problem]:
     suite, frame = run.suite, run.frame()
     dataset, spec = suite.spec.dataset, suite.spec.target
     columns = [str(column) for column in frame.columns]
-    found = column_problems(spec, columns, input_columns(suite, frame), dataset.id, dataset.expected)
+    inputs = input_columns(suite, frame)
+    found = column_problems(spec, columns, inputs, dataset.id, dataset.expected)
+    found = found or render_problems(spec, frame, list(dict.fromkeys([dataset.id, *inputs])))
     if found or spec.kind not in MODEL_KINDS or suite.spec.server is not None:
         return [suite.problem(("target", *where), message) for where, message in found]
     try:

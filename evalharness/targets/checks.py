@@ -83,3 +83,38 @@ def column_problems(spec: Any, columns: list[str], inputs: list[str], id_column:
         if message is not None:
             problems.append((where, message))
     return problems
+
+
+def _sample_rows(frame: Any, fields: list[str], count: int) -> list[dict[str, Any]]:
+    """The first ``count`` rows as an endpoint receives them: the id and inputs, missing as None."""
+    sample = frame[[column for column in fields if column in frame.columns]].head(count)
+    return list(sample.astype(object).where(sample.notna(), None).to_dict(orient="records"))
+
+
+def render_problems(spec: Any, frame: Any, fields: list[str]) -> Problems:
+    """Render the body (http) or prompt (openai) once for the first rows, as the run will.
+
+    A template the sandbox refuses, one past its loop or size budget, or a body that is not JSON
+    would make every request fail; found here, it is a located problem before any request.
+    """
+    import json
+
+    from evalharness.targets.templates import TemplateLimitError, compile_template, render
+
+    key = {"http": "body", "openai": "prompt"}.get(spec.kind)
+    if key is None or len(frame) == 0:
+        return []
+    batched = key == "body" and "rows" in (template_names(spec.body) or set())
+    rows = _sample_rows(frame, fields, spec.batch_size if batched else 1)
+    context = {"rows": rows} if batched else {**rows[0], "row": rows[0]}
+    try:
+        text = render(compile_template(getattr(spec, key)), **context)
+        if key == "body":
+            json.loads(text)
+    except TemplateLimitError as error:
+        return [((key,), f"rendering it for the first row fails: {error}")]
+    except ValueError as error:  # json.JSONDecodeError included
+        return [((key,), f"it renders to text that is not JSON for the first row ({error}); use | tojson for values")]
+    except Exception as error:  # Jinja's runtime errors (an undefined attribute, a type error) are many
+        return [((key,), f"rendering it for the first row fails: {type(error).__name__}: {error}")]
+    return []

@@ -133,3 +133,28 @@ def test_validate_exits_4_with_every_problem(tmp_path: Path) -> None:
     lines = stderr.getvalue().strip().splitlines()
     assert len(lines) == 2 and "target.inputs.features[1]" in lines[0] and "dataset.positive_label" in lines[1]
     assert "Traceback" not in stderr.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("'{\"x\": {{ x1.__class__.__mro__ }}}'", "the template was refused by the sandbox"),
+        ("'{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}{}'", "ran over 100,000 loop"),
+        ("'{\"x\": {{ 10 ** 10 ** 9 }}}'", "a template power must have an exponent of at most 64"),
+        ("'{\"x\": {{ x1 }}, \"note\": {{ row_id }}}'", "renders to text that is not JSON for the first row"),
+    ],
+)
+def test_an_endpoint_body_is_rendered_once_at_validation(tmp_path: Path, body: str, reason: str) -> None:
+    """Regression: a body the sandbox refused at run time gave a traceback of a thousand lines."""
+    problems = _problems(tmp_path, target=f"{{kind: http, url: 'http://127.0.0.1:9/p', body: {body}, label: label}}")
+    assert len(problems) == 1 and problems[0].startswith("suite.yaml:4:") and "target.body: " in problems[0]
+    assert reason in problems[0]
+
+
+def test_a_batch_body_renders_the_first_batch_at_validation(tmp_path: Path) -> None:
+    logistic_onnx(tmp_path / "model.onnx", [1.0, 1.0], 0.0)
+    two_feature_frame(50).to_csv(tmp_path / "data.csv", index=False)
+    body = "'{\"instances\": {{ rows | tojson }}}'"
+    target = f"{{kind: http, url: 'http://127.0.0.1:9/p', body: {body}, label: l, batch_size: 8}}"
+    state = EvalSession.load([str(write_suite(tmp_path, target=target))], tmp_path / "reports")
+    state.close()
