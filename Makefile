@@ -43,6 +43,7 @@ mlserver:
 
 models: $(STAMP)
 	$(BIN)/python scripts/build_finance_demo.py
+	$(BIN)/python scripts/build_quantized_demo.py
 	$(BIN)/python scripts/build_forecasting_demo.py
 	$(BIN)/python scripts/build_customer_service_demo.py
 
@@ -53,6 +54,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_overhead.py --repeats 15
 	$(BIN)/python benchmarks/bench_rules.py
 	$(BIN)/python benchmarks/bench_dtw.py
+	$(BIN)/python benchmarks/bench_compare.py
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_bertscore.py
 	$(BIN)/python benchmarks/bench_endpoint.py
 	$(BIN)/python benchmarks/bench_load_fidelity.py

@@ -35,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="estimate or bound: compare every gate's point estimate or its confidence bound (overrides suites)",
     )  # fmt: skip
     group.addoption(
+        "--evalharness-inconclusive", type=parse_inconclusive, default=None, metavar="WHAT",
+        dest="evalharness_inconclusive",
+        help="fail or pass: what a delta gate against the baseline does when its interval straddles the margin "
+        "(overrides the suites' statistics.on_inconclusive; default there: fail)",
+    )  # fmt: skip
+    group.addoption(
         "--evalharness-cache", metavar="DIR", default=None, dest="evalharness_cache",
         help="keep every endpoint answer in this folder (content-addressed JSON) so a run can resume",
     )  # fmt: skip
@@ -62,6 +68,14 @@ def parse_gate_on(value: str) -> str:
     choice = value.strip().lower()
     if choice not in ("estimate", "bound"):
         raise argparse.ArgumentTypeError(f"{value!r} is not estimate or bound")
+    return choice
+
+
+def parse_inconclusive(value: str) -> str:
+    """``--evalharness-inconclusive`` converter: ``fail`` or ``pass``."""
+    choice = value.strip().lower()
+    if choice not in ("fail", "pass"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not fail or pass")
     return choice
 
 
@@ -120,8 +134,9 @@ def pytest_configure(config: pytest.Config) -> None:
     install_log_escaping()
     try:
         state = EvalSession.load(
-            paths, _report_dir(config), config.getoption("evalharness_gate_on"), *_cache_settings(config)
-        )
+            paths, _report_dir(config), config.getoption("evalharness_gate_on"), *_cache_settings(config),
+            on_inconclusive=config.getoption("evalharness_inconclusive"),
+        )  # fmt: skip
     except EvalHarnessError as error:  # problems may quote dataset cells: made safe, never cut
         raise pytest.UsageError(f"evalharness: invalid suite\n{untrusted_lines(error, None)}") from None
     config.stash[STATE_KEY] = state

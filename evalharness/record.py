@@ -44,6 +44,9 @@ class GateRecord(_Record):
     message: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
     worst_rows: list[dict[str, Any]] = Field(default_factory=list)
+    comparison: dict[str, Any] | None = None
+    """Against the suite's baseline: its value, the paired delta and ratio with intervals, McNemar,
+    every delta gate's verdict (passed, failed, inconclusive), the flips (evalharness.compare)."""
     duration_s: float = 0.0
 
     @field_validator("value", "compared_value", mode="before")
@@ -69,7 +72,19 @@ class GateRecord(_Record):
         return self.model_copy(update={
             "message": untrusted_lines(self.message), "details": details,
             "worst_rows": bounded_value(self.worst_rows, cell_chars),
+            "comparison": _bounded_comparison(self.comparison, cell_chars),
         })  # fmt: skip
+
+
+def _bounded_comparison(comparison: dict[str, Any] | None, cell_chars: int) -> dict[str, Any] | None:
+    """The comparison's flipped rows capped like worst rows; its own text like a message."""
+    if comparison is None:
+        return None
+    bounded = bounded_text({key: value for key, value in comparison.items() if key != "flips"})
+    if comparison.get("flips") is not None:
+        flips = comparison["flips"]
+        bounded["flips"] = {**flips, "rows": bounded_value(flips.get("rows", []), cell_chars)}
+    return dict(bounded)
 
 
 class SuiteRecord(_Record):
@@ -82,6 +97,7 @@ class SuiteRecord(_Record):
     seed: int = 0
     dataset: dict[str, Any] = Field(default_factory=dict)
     target: dict[str, Any] = Field(default_factory=dict)
+    baseline: dict[str, Any] | None = None  # the baseline target's description, when the suite has one
     rows: int | None = None
     max_cell_chars: int = DEFAULT_MAX_CELL_CHARS  # rows' values and labels are cut to this (rows.jsonl: whole)
     predict_seconds: float | None = None

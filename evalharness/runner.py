@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from evalharness.compare.gate import comparison, delta_message, merged_status
 from evalharness.errors import EvalHarnessError, Problem
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricSettings, MetricValue
@@ -41,18 +42,25 @@ class SuiteRun:
         gate_on: str | None = None,
         cache_dir: Path | None = None,
         resume: bool = False,
+        on_inconclusive: str | None = None,
     ) -> None:
         self.suite = suite
         self.cache_dir, self.resume = cache_dir, resume
         self.gate_on_override = gate_on
+        self.on_inconclusive = on_inconclusive or suite.spec.statistics.on_inconclusive
         self._frame = frame
         self._predictions: Once[Predictions] = Once(self._predict)
         self._values: dict[str, MetricValue] = {}
         self._target: Target | None = None
         self.progress: Any = None  # a text sink for endpoint progress bars, set by the pytest plugin
-        self.target_info: dict[str, Any] = _declared_target(suite)
+        self.target_info: dict[str, Any] = declared_target(suite, suite.spec.target)
         self.server: Any = None  # the suite's server (evalharness.load.server.ManagedServer) once started
         self._load: Any = None
+        self.baseline: Any = None  # evalharness.compare.baseline.BaselineSide, when the suite has a baseline
+        if suite.spec.baseline is not None:
+            from evalharness.compare.baseline import BaselineSide
+
+            self.baseline = BaselineSide(self)
 
     @property
     def spec(self) -> Any:
@@ -68,6 +76,7 @@ class SuiteRun:
             stats.confidence, stats.bootstrap_resamples, self.spec.seed, self.suite.base_dir,
             predict=self.predict_frame if live else None,
             attack=self.attack_frame if self.spec.target.kind == "torch" else None,
+            baseline=None if self.baseline is None else self.baseline.predictions,
         )  # fmt: skip
 
     @cached_property
@@ -107,13 +116,13 @@ class SuiteRun:
         started = time.perf_counter()
         output = self.predict_frame(frame)
         seconds = time.perf_counter() - started
-        self.target_info = _portable(self.target().describe())
+        self.target_info = portable(self.target().describe())
         try:
-            return self._assemble(frame, columns, output, seconds)
+            return self.assemble(frame, columns, output, seconds)
         except ValueError as error:
             raise EvalHarnessError(f"{self.suite.display_name}: {error}") from None
 
-    def _assemble(self, frame: pd.DataFrame, columns: list[str], output: Any, seconds: float) -> Predictions:
+    def assemble(self, frame: pd.DataFrame, columns: list[str], output: Any, seconds: float) -> Predictions:
         from evalharness.predictions import Predictions
 
         dataset = self.spec.dataset
@@ -130,16 +139,19 @@ class SuiteRun:
     def target(self) -> Target:
         """The live target, created on first use and kept until :meth:`close` (perturbations reuse it)."""
         if self._target is None:
-            dataset = self.spec.dataset
-            columns = input_columns(self.suite, self.frame())
-            context = TargetContext(self.suite.base_dir, dataset.id, columns, self.cache_dir, self.resume,
-                                    self.progress, self.suite.display_name)  # fmt: skip
-            self._target = create_target(self._target_spec(), context)
+            self._target = create_target(self.with_port(self.spec.target), self.target_context())
         return self._target
 
-    def _target_spec(self) -> Any:
-        """The target spec, with ``{port}`` filled in once the suite's server is up."""
-        spec = self.spec.target
+    def target_context(self, role: str = "") -> TargetContext:
+        """What a target of this suite (``role``: "" or "baseline") knows: folder, columns, cache, progress."""
+        dataset = self.spec.dataset
+        columns = input_columns(self.suite, self.frame())
+        name = f"{self.suite.display_name} ({role})" if role else self.suite.display_name
+        return TargetContext(self.suite.base_dir, dataset.id, columns, self.cache_dir, self.resume,
+                             self.progress, name)  # fmt: skip
+
+    def with_port(self, spec: Any) -> Any:
+        """A target spec with ``{port}`` filled in once the suite's server is up."""
         if self.spec.server is None:
             return spec
         if self.server is None:
@@ -167,10 +179,12 @@ class SuiteRun:
         return self.target().attack(frame, expected, recipe)  # type: ignore[attr-defined]
 
     def close(self) -> None:
-        """Release the target (model memory, GPU, connections)."""
+        """Release the targets (model memory, GPU, connections) and stop the suite's server."""
         if self._target is not None:
             self._target.close()
             self._target = None
+        if self.baseline is not None:
+            self.baseline.close()
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -193,14 +207,18 @@ class SuiteRun:
         gate_on = self.gate_on_override or options.gate_on or self.spec.statistics.gate_on
         value = self.metric_value(name)
         verdict = judge(name, value, options, gate_on)
-        status = cast(GateStatus, verdict.status)
+        status, message, against = verdict.status, verdict.reason, self._compared(name, value, options, gate_on)
+        if against is not None and against["verdict"] is not None:
+            status = merged_status(status, against["verdict"], self.on_inconclusive)
+            own = message if options.is_gate or status == "error" else ""  # not "reported only": it is gated
+            message = "; ".join(part for part in (own, delta_message(against)) if part)
         count = self.spec.report.worst_rows
         worst = [] if value.row_loss is None else self.predictions().worst(value.row_loss, count, value.row_scores)
         return GateRecord(
             name=name,
             nodeid=nodeid,
             metric=name,
-            status=status,
+            status=cast(GateStatus, status),
             value=value.value,
             n=value.n,
             interval=value.interval,
@@ -210,11 +228,16 @@ class SuiteRun:
             max=options.max,
             gate_on=gate_on,
             compared_value=verdict.compared,
-            message=verdict.reason,
+            message=message,
             details=value.details,
             worst_rows=worst,
+            comparison=against,
             duration_s=time.perf_counter() - started,
         )
+
+    def _compared(self, name: str, value: MetricValue, options: Any, gate_on: str) -> dict[str, Any] | None:
+        """The gate against the baseline, when the suite has one (None otherwise)."""
+        return None if self.baseline is None else comparison(self, name, value, options, gate_on)
 
     def cases(self) -> list[Any]:
         """The MFT cases the suite declares (under ``consistency``), in order."""
@@ -280,6 +303,7 @@ class SuiteRun:
                 "expected": spec.dataset.expected,
             },
             target=bounded_text(self.target_info),
+            baseline=None if self.baseline is None else bounded_text(self.baseline.target_info),
             error=untrusted_lines(self._predictions.error) if self._predictions.error else None,
             load=bounded_text(self._load_facts()),
             max_cell_chars=max_cell_chars(spec),
@@ -316,16 +340,15 @@ class SuiteRun:
         }
 
 
-def _declared_target(suite: LoadedSuite) -> dict[str, Any]:
-    """What the suite says about its target, before (or without) loading it."""
-    target = suite.spec.target
+def declared_target(suite: LoadedSuite, target: Any) -> dict[str, Any]:
+    """What the suite says about a target of it, before (or without) loading it."""
     if not hasattr(target, "path"):
         return {"kind": target.kind}
     path = suite.resolve(target.path)
     return {"kind": target.kind, "path": display_path(path), "sha256": file_sha256(path) if path.is_file() else None}
 
 
-def _portable(facts: dict[str, Any]) -> dict[str, Any]:
+def portable(facts: dict[str, Any]) -> dict[str, Any]:
     """Target facts with its file shown relative to the working directory when below it."""
     if isinstance(facts.get("path"), str):
         facts = {**facts, "path": display_path(Path(facts["path"]))}

@@ -41,6 +41,7 @@ class EvalSession:
         cache_dir: Path | None = None,
         resume: bool = False,
         unset_env: list[Problem] | None = None,
+        on_inconclusive: str | None = None,
     ) -> EvalSession:
         """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems.
 
@@ -62,7 +63,7 @@ class EvalSession:
             (problems if unset_env is None else unset_env).extend(unset_environment(suite))
             _check_dependencies(suite)
             try:
-                runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on, cache_dir, resume)
+                runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on, cache_dir, resume, on_inconclusive)
             except SuiteError as error:
                 problems.extend(error.problems)
                 continue

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
+from evalharness.compare.checks import baseline_problems
 from evalharness.errors import Problem, TargetError, TargetSpecError
 from evalharness.suite.dataset import input_columns
 from evalharness.suite.fields import ENV_NAME_REFERENCE
@@ -31,35 +32,43 @@ called before the run."""
 
 
 def target_problems(run: SuiteRun) -> list[Problem]:
-    """Columns the target names that it cannot read; then, for local models, the model's own inputs.
+    """The suite's target, and its baseline when it has one, checked against the data and model."""
+    problems = _side_problems(run, "target", run.spec.target, run.target)
+    if run.baseline is not None:
+        problems += _side_problems(run, "baseline", run.spec.baseline, run.baseline.target)
+    return problems
 
-    Building the target here loads the model once: the run reuses it.
-    """
+
+def _side_problems(run: SuiteRun, key: str, spec: Any, build: Callable[[], Any]) -> list[Problem]:
+    """Columns a target section names that it cannot read; then, for local models, the model's own
+    inputs. Building the target here loads the model once: the run reuses it."""
     suite, frame = run.suite, run.frame()
-    dataset, spec = suite.spec.dataset, suite.spec.target
+    dataset = suite.spec.dataset
     columns = [str(column) for column in frame.columns]
     inputs = input_columns(suite, frame)
     found = column_problems(spec, columns, inputs, dataset.id, dataset.expected)
     found = found or render_problems(spec, frame, list(dict.fromkeys([dataset.id, *inputs])))
     if found or spec.kind not in MODEL_KINDS or suite.spec.server is not None:
-        return [suite.problem(("target", *where), message) for where, message in found]
+        return [suite.problem((key, *where), message) for where, message in found]
     try:
-        run.target()
+        build()
     except TargetSpecError as error:
-        return [suite.problem(("target", *where), message) for where, message in error.problems]
+        return [suite.problem((key, *where), message) for where, message in error.problems]
     except TargetError as error:
-        return [suite.problem(("target",), str(error))]
+        return [suite.problem((key,), str(error))]
     return []
 
 
 def _environment_values(suite: LoadedSuite) -> Iterator[tuple[KeyPath, str]]:
     """Each target value read from the environment at run time, with its key path."""
-    for key in ENV_FIELDS:
-        value = getattr(suite.spec.target, key, None)
-        if isinstance(value, dict):
-            yield from ((("target", key, name), text) for name, text in value.items())
-        elif isinstance(value, str):
-            yield ("target", key), value
+    for side in ("target", "baseline"):
+        spec = getattr(suite.spec, side)
+        for key in ENV_FIELDS:
+            value = getattr(spec, key, None)
+            if isinstance(value, dict):
+                yield from (((side, key, name), text) for name, text in value.items())
+            elif isinstance(value, str):
+                yield (side, key), value
 
 
 def unset_environment(suite: LoadedSuite) -> list[Problem]:
@@ -78,8 +87,5 @@ def unset_environment(suite: LoadedSuite) -> list[Problem]:
 
 def suite_problems(run: SuiteRun) -> list[Problem]:
     """Every problem of one suite that needs its data or model to be seen."""
-    return [
-        *positive_label_problems(run.suite, run.frame()),
-        *target_problems(run),
-        *run.metric_problems(),
-    ]
+    problems = [*positive_label_problems(run.suite, run.frame()), *target_problems(run), *run.metric_problems()]
+    return problems + ([] if problems else baseline_problems(run))

@@ -92,21 +92,23 @@ def train(frame: pd.DataFrame):  # type: ignore[no-untyped-def]
 
 
 def export(pipeline) -> bytes:  # type: ignore[no-untyped-def]
+    """The finance fraud model as ONNX (see :func:`export_pipeline`)."""
+    doc = "Card-fraud classifier built by scripts/build_finance_demo.py (evalharness demo)."
+    return export_pipeline(pipeline, "finance-fraud", "scripts/build_finance_demo.py", doc)
+
+
+def export_pipeline(pipeline, name: str, script: str, doc: str) -> bytes:  # type: ignore[no-untyped-def]
     """ONNX with inputs ``numeric`` [N, 8] float32 and ``merchant_category`` [N, 1] string;
     outputs ``label`` [N] int64 and ``probabilities`` [N, 2] float32 (no ZipMap)."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    inputs = [(name, FloatTensorType([None, 1])) for name in NUMERIC] + [
+    inputs = [(column, FloatTensorType([None, 1])) for column in NUMERIC] + [
         ("merchant_category", StringTensorType([None, 1]))
     ]
     classifier = pipeline.named_steps["classifier"]
-    model = convert_sklearn(
-        pipeline, "finance-fraud", inputs, options={id(classifier): {"zipmap": False}}, target_opset=17
-    )
-    model = _with_numeric_block(model)
-    doc = "Card-fraud classifier built by scripts/build_finance_demo.py (evalharness demo)."
-    return finish_model(model, "finance-fraud", "scripts/build_finance_demo.py", doc)
+    model = convert_sklearn(pipeline, name, inputs, options={id(classifier): {"zipmap": False}}, target_opset=17)
+    return finish_model(_with_numeric_block(model), name, script, doc)
 
 
 def _with_numeric_block(model):  # type: ignore[no-untyped-def]

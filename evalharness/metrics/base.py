@@ -32,6 +32,8 @@ class MetricSettings:
         default=None, compare=False, repr=False
     )
     """Answers gradient-attacked inputs (differentiable torch targets only)."""
+    baseline: Callable[[], Predictions] | None = field(default=None, compare=False, repr=False)
+    """The baseline's answers to the same rows, computed on first call (None without a baseline)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,20 @@ class MetricValue:
     """Per-row numbers shown beside the worst rows (e.g. BERTScore P, R and F1; DTW distance)."""
     undefined: str | None = None
     """Why the value is NaN (no predicted positives, one class only...): its gate then errors."""
+    resample: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False, repr=False)
+    """The metric recomputed on row resamples ((b, n) row indices -> b values): drawn with the same
+    rows for a candidate and its baseline, it gives the paired bootstrap of their difference."""
+    samples: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The row-bootstrap values behind ``interval``, drawn with the stream named after the metric
+    (:func:`~evalharness.metrics.stats.bootstrap_rows`): a baseline's draws use the same rows, so
+    the difference of the two arrays is the paired bootstrap at no extra cost."""
+    terms: Any = field(default=None, compare=False, repr=False)
+    """For a ratio of per-row sums, its :class:`~evalharness.metrics.stats.RatioTerms`: rows with the
+    same terms on both sides are interchangeable, so the paired bootstrap is a multinomial over
+    the few kinds of row, exact and independent of the row count."""
+    successes: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """For a proportion over rows both sides share (accuracy; recall over the positives): 1.0 or 0.0
+    per counted row, NaN for rows outside it. Paired proportions get McNemar and Newcombe's interval."""
 
 
 class Metric(Protocol):

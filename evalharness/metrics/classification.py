@@ -13,15 +13,16 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
-from evalharness.metrics.stats import bootstrap_counts, percentile_interval, wilson_interval
+from evalharness.metrics.stats import bootstrap_counts, percentile_interval, ratio_parts, wilson_interval
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions
 
 PerClass = Callable[[np.ndarray], np.ndarray]
 
 
-class AccuracyOptions(GateOptions):
+class AccuracyOptions(ComparableOptions):
     """Options of ``accuracy``: thresholds only."""
 
     value_range: ClassVar[Bounds] = (0.0, 1.0)
@@ -30,7 +31,7 @@ class AccuracyOptions(GateOptions):
 ZeroDivision = Literal["error"] | Annotated[float, Field(ge=0, le=1)]
 
 
-class AveragedOptions(GateOptions):
+class AveragedOptions(ComparableOptions):
     """Options of precision, recall and F1: ``binary`` (positive class) or ``macro`` average."""
 
     value_range: ClassVar[Bounds] = (0.0, 1.0)
@@ -74,6 +75,33 @@ def per_class_f1(counts: np.ndarray) -> np.ndarray:
     return _safe_ratio(2 * _true_positives(counts), counts.sum(axis=-1) + counts.sum(axis=-2))
 
 
+RowTerms = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""(expected one-hot, predicted one-hot), both (n, K) -> per-row (numerator, denominator), (n, K)."""
+
+
+def precision_terms(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and class: (true positive, predicted positive)."""
+    return expected & predicted, predicted
+
+
+def recall_terms(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and class: (true positive, actual positive)."""
+    return expected & predicted, expected
+
+
+def f1_terms(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and class: (2 TP, its share of row total + column total) = (2 TP, 2 TP + FP + FN)."""
+    both = (expected & predicted).astype(float)
+    return 2 * both, expected.astype(float) + predicted.astype(float)
+
+
+def one_hot(predictions: Predictions) -> tuple[np.ndarray, np.ndarray]:
+    """Expected and predicted labels as (n, K) booleans over :attr:`Predictions.labels`."""
+    classes = np.arange(len(predictions.labels))
+    expected, predicted = predictions.codes
+    return expected[:, None] == classes, predicted[:, None] == classes
+
+
 def binary_counts(predictions: Predictions) -> np.ndarray:
     """2 x 2 counts with index 1 the positive class: [[TN, FP], [FN, TP]]."""
     truth, predicted = predictions.binary_truth()
@@ -100,6 +128,8 @@ class Accuracy:
             method="wilson",
             row_loss=predictions.row_loss,
             undefined=None if n else "there are no rows",
+            **ratio_parts(predictions.correct, np.ones(n)),
+            successes=predictions.correct.astype(float),
         )
 
 
@@ -114,6 +144,7 @@ class AveragedMetric:
 
     name: str
     per_class: PerClass
+    row_terms: RowTerms
     description: str
     denominator_axis: int | None
     undefined_when: str
@@ -140,7 +171,12 @@ class AveragedMetric:
         positive = predictions.resolved_positive_label()
         details = {"positive_label": positive, "average": "binary", "zero_division": options.zero_division}
         undefined = f"{self.undefined_when} ({positive!r})" if np.isnan(value) else None
-        return MetricValue(value, n, interval, method, loss, _plain_details(details), undefined=undefined)
+        top, bottom = self.row_terms(truth[:, None], predicted[:, None])
+        successes = np.where(truth, predicted, np.nan) if self.name == "recall" else None  # same rows both sides
+        return MetricValue(
+            value, n, interval, method, loss, _plain_details(details), undefined=undefined,
+            **ratio_parts(top, bottom, _fill_value(options.zero_division)), successes=successes,
+        )  # fmt: skip
 
     def _macro(self, predictions: Predictions, options: AveragedOptions, settings: MetricSettings) -> MetricValue:
         counts = predictions.confusion
@@ -154,6 +190,7 @@ class AveragedMetric:
         }
         undefined_classes = [str(label) for label, score in zip(predictions.labels, per_class) if np.isnan(score)]
         undefined = f"{self.undefined_when}: {', '.join(undefined_classes[:10])}" if undefined_classes else None
+        top, bottom = self.row_terms(*one_hot(predictions))
         return MetricValue(
             value=float(per_class.mean()),
             n=len(predictions),
@@ -162,7 +199,13 @@ class AveragedMetric:
             row_loss=predictions.row_loss,
             details=details,
             undefined=undefined,
+            **ratio_parts(top, bottom, _fill_value(options.zero_division)),
         )
+
+
+def _fill_value(zero_division: float | str) -> float:
+    """What an undefined ratio counts as in a resample: the suite's number, or NaN (left out)."""
+    return float("nan") if zero_division == "error" else float(zero_division)
 
 
 def _finite(value: float) -> float | None:
@@ -175,14 +218,14 @@ def _plain_details(details: dict[str, object]) -> dict[str, object]:
 
 ACCURACY = Accuracy()
 PRECISION = AveragedMetric(
-    "precision", per_class_precision, "share of predicted positives that are positive", 0,
+    "precision", per_class_precision, precision_terms, "share of predicted positives that are positive", 0,
     "precision is undefined: the target never predicted the class",
 )  # fmt: skip
 RECALL = AveragedMetric(
-    "recall", per_class_recall, "share of actual positives that were found", 1,
+    "recall", per_class_recall, recall_terms, "share of actual positives that were found", 1,
     "recall is undefined: the expected answers never hold the class",
 )  # fmt: skip
 F1 = AveragedMetric(
-    "f1", per_class_f1, "harmonic mean of precision and recall", None,
+    "f1", per_class_f1, f1_terms, "harmonic mean of precision and recall", None,
     "f1 is undefined: the class is neither expected nor predicted",
 )  # fmt: skip

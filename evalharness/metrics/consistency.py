@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.checks import AFTER_VARIABLES, Case, Check, case_problems, check_names, transformed_inputs
 from evalharness.metrics.rules import (
@@ -28,7 +29,7 @@ from evalharness.metrics.rules import (
     rule_variables,
     unknown_names,
 )
-from evalharness.metrics.stats import bootstrap_counts, percentile_interval
+from evalharness.metrics.stats import bootstrap_counts, percentile_interval, ratio_parts
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, ClosedModel, GateOptions, repeated_names
 
@@ -51,7 +52,7 @@ class Rule(ClosedModel):
         return text
 
 
-class ConsistencyOptions(GateOptions):
+class ConsistencyOptions(ComparableOptions):
     """Options of ``consistency``: CEL rules, INV/DIR checks, MFT cases, and the usual thresholds."""
 
     value_range: ClassVar[Bounds] = (0.0, 1.0)
@@ -194,6 +195,7 @@ class Consistency:
             method="bootstrap (rows)",
             row_loss=np.divide(applicable - held, applicable, out=np.zeros(rows), where=applicable > 0),
             details=details,
+            **ratio_parts(held, applicable),
         )
 
 

@@ -17,8 +17,9 @@ import numpy as np
 from pydantic import Field, NonNegativeInt
 
 from evalharness._optional import require
+from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
-from evalharness.metrics.stats import bootstrap_rows, percentile_interval
+from evalharness.metrics.stats import bootstrap_rows, percentile_interval, ratio_parts
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions
 
@@ -26,7 +27,7 @@ Normalisation = Literal["none", "path_length", "scale", "path_length_and_scale"]
 SCALE_FLOOR = 1e-12
 
 
-class DtwOptions(GateOptions):
+class DtwOptions(ComparableOptions):
     """Options of ``dtw``: the band, the normalisation, and which mean is gated."""
 
     value_range: ClassVar[Bounds] = (0.0, None)
@@ -42,6 +43,10 @@ class DtwOptions(GateOptions):
     gate: Literal["consistency", "distance"] = Field(
         "consistency", description="consistency: mean score in [0, 1] (use min); distance: mean normalised distance"
     )
+
+    def better(self) -> Literal["higher", "lower"]:
+        """A consistency score improves upwards, a distance downwards."""
+        return "lower" if self.gate == "distance" else "higher"
 
 
 def _dtaidistance() -> Any:
@@ -172,8 +177,10 @@ class Dtw:
             value=float(per_row.mean()),
             n=len(per_row),
             interval=percentile_interval(samples, settings.confidence),
+            samples=samples,
             method="bootstrap",
             row_loss=1.0 - consistency,
+            **ratio_parts(per_row, np.ones(len(per_row))),
             row_scores={"dtw_distance": distances, "dtw_normalised": normalised, "dtw_consistency": consistency},
             details={
                 "gate": options.gate,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions
 
 
-class AucOptions(GateOptions):
+class AucOptions(ComparableOptions):
     """Options of ``auc``: thresholds only (binary tasks, scores required)."""
 
     value_range: ClassVar[Bounds] = (0.0, 1.0)
@@ -39,6 +41,11 @@ def roc_auc(truth: np.ndarray, score: np.ndarray) -> float:
 
 def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, settings: MetricSettings) -> np.ndarray:
     """AUC of each row resample; one gather and one bincount per resample chunk."""
+    return bootstrap_rows(len(truth), settings, "auc", auc_resampler(truth, score))
+
+
+def auc_resampler(truth: np.ndarray, score: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """AUC recomputed on (b, n) row-index resamples, grouped by distinct score."""
     _, group = np.unique(score, return_inverse=True)
     size = int(group.max()) + 1
     cell = 2 * group.astype(np.int64) + truth  # (score group, label) of each row
@@ -50,7 +57,7 @@ def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, settings: MetricSetting
         counts = np.bincount(flat.ravel(), minlength=resamples * 2 * size).reshape(resamples, size, 2)
         return _auc_from_groups(counts[..., 1], counts[..., 0])
 
-    return bootstrap_rows(len(truth), settings, "auc", statistic)
+    return statistic
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class Auc:
             row_loss=predictions.row_loss,
             details={"positives": positives, "negatives": negatives},
             undefined=_one_class(positives, negatives) if one_class else None,
+            samples=None if one_class else samples,
+            resample=None if one_class else auc_resampler(truth, score),
         )
 
 

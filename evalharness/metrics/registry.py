@@ -26,6 +26,7 @@ BUILTIN_METRICS: dict[str, str] = {
     "dtw": "evalharness.metrics.dtw:DTW",
     "robustness": "evalharness.metrics.robustness:ROBUSTNESS",
     "bertscore": "evalharness.metrics.bertscore:BERTSCORE",
+    "agreement": "evalharness.metrics.agreement:AGREEMENT",
 }
 
 PLANNED_METRICS: tuple[str, ...] = ()

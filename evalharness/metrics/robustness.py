@@ -17,16 +17,17 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
+from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.registry import did_you_mean
-from evalharness.metrics.stats import bootstrap_rows, percentile_interval
+from evalharness.metrics.stats import bootstrap_rows, percentile_interval, ratio_parts
 from evalharness.perturb.gradient import GradientRecipe
 from evalharness.perturb.recipes import AnyRecipe, apply_recipe, recipe_rng
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions, Threshold, repeated_names
 
 
-class RobustnessOptions(GateOptions):
+class RobustnessOptions(ComparableOptions):
     """Options of ``robustness``: the recipes, an optional seed, and the retention threshold."""
 
     value_range: ClassVar[Bounds] = (0.0, 1.0)  # worst-case quality over clean quality, worst <= clean
@@ -44,14 +45,14 @@ class RobustnessOptions(GateOptions):
         return recipes
 
 
-def _retention_interval(clean: np.ndarray, worst: np.ndarray, settings: MetricSettings) -> tuple[float, float] | None:
+def _retention_samples(clean: np.ndarray, worst: np.ndarray, settings: MetricSettings) -> np.ndarray:
     """Row bootstrap of mean(worst) / mean(clean)."""
 
     def ratio(indices: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray(worst[indices].sum(axis=1) / clean[indices].sum(axis=1))
 
-    return percentile_interval(bootstrap_rows(len(clean), settings, "robustness", ratio), settings.confidence)
+    return bootstrap_rows(len(clean), settings, "robustness", ratio)
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,15 @@ class Robustness:
             flips_per_row += changed
             variants.append({"name": recipe.label, "recipe": recipe.recipe, "columns": getattr(recipe, "columns", None),
                              "quality": float(quality.mean()), "flip_rate": float(changed.mean())})  # fmt: skip
+        samples = _retention_samples(clean, worst, settings)
         return MetricValue(
             value=float(worst.mean() / clean.mean()) if clean.mean() else float("nan"),
             n=len(clean),
-            interval=_retention_interval(clean, worst, settings),
+            interval=percentile_interval(samples, settings.confidence),
+            samples=samples,
             method="bootstrap (rows)",
             row_loss=flips_per_row / len(options.perturb),
+            **ratio_parts(worst, clean),
             details={
                 "quality": "dtw consistency" if predictions.is_sequence else "accuracy",
                 "clean_quality": float(clean.mean()),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -71,3 +73,62 @@ def bootstrap_rows(
         size = min(chunk, settings.resamples - start)
         values.append(statistic(rng.integers(0, n, size=(size, n), dtype=dtype)))
     return np.concatenate(values) if values else np.empty(0)
+
+
+Resampler = Callable[[np.ndarray], np.ndarray]
+"""A metric recomputed on row resamples: a (b, n) array of row indices -> b values."""
+
+
+def resample_weights(indices: np.ndarray, n: int) -> np.ndarray:
+    """How often each row is drawn in each resample: (b, n) indices -> (b, n) counts."""
+    resamples = indices.shape[0]
+    offsets = (np.arange(resamples, dtype=np.int64) * n)[:, None]
+    return np.bincount((indices + offsets).ravel(), minlength=resamples * n).reshape(resamples, n)
+
+
+@dataclass(frozen=True)
+class RatioTerms:
+    """A metric as a ratio of per-row sums (or the mean over K such ratios): see :func:`ratio_resampler`."""
+
+    numerator: np.ndarray
+    denominator: np.ndarray
+    fill: float = float("nan")
+
+    def matrix(self) -> np.ndarray:
+        """Numerators then denominators, one row per dataset row: (n, 2K)."""
+        rows = len(self.numerator)
+        return np.hstack([np.asarray(self.numerator, float).reshape(rows, -1),
+                          np.asarray(self.denominator, float).reshape(rows, -1)])  # fmt: skip
+
+    def value(self, sums: np.ndarray) -> np.ndarray:
+        """The metric from (..., 2K) sums of :meth:`matrix` columns."""
+        top, bottom = np.split(sums, 2, axis=-1)
+        ratios = np.divide(top, bottom, out=np.full_like(top, self.fill, dtype=float), where=bottom > 0)
+        return ratios.mean(axis=-1)
+
+
+def ratio_resampler(numerator: np.ndarray, denominator: np.ndarray, fill: float = float("nan")) -> Resampler:
+    """A metric that is a ratio of per-row sums, or the mean over K such ratios (a macro average).
+
+    ``numerator`` and ``denominator`` are (n,) or (n, K) per-row terms: accuracy is (correct, 1),
+    binary precision (true positive, predicted positive), F1 (2 TP, expected + predicted positive),
+    consistency (rules held, rules applicable). A ratio with nothing below it is ``fill`` (NaN:
+    undefined in that resample). Each resample costs two matrix products, whatever K is.
+    """
+    rows = len(numerator)
+    top_terms = np.asarray(numerator, dtype=float).reshape(rows, -1)
+    bottom_terms = np.asarray(denominator, dtype=float).reshape(rows, -1)
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        weights = resample_weights(indices, rows).astype(float)
+        top, bottom = weights @ top_terms, weights @ bottom_terms
+        ratios = np.divide(top, bottom, out=np.full_like(top, fill), where=bottom > 0)
+        return ratios.mean(axis=1)
+
+    return statistic
+
+
+def ratio_parts(numerator: np.ndarray, denominator: np.ndarray, fill: float = float("nan")) -> dict[str, Any]:
+    """``MetricValue`` fields for a ratio of per-row sums: its terms and its resampler."""
+    terms = RatioTerms(numerator, denominator, fill)
+    return {"terms": terms, "resample": ratio_resampler(numerator, denominator, fill)}

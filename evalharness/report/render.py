@@ -14,8 +14,8 @@ from typing import Any
 
 from evalharness.record import RunRecord
 from evalharness.report.charts import load_charts
-from evalharness.report.failure import format_cell, format_gate_failure
-from evalharness.report.text import format_interval, format_number
+from evalharness.report.failure import format_cell, format_gate_failure, ordered_flips
+from evalharness.report.text import format_delta, format_interval, format_number, format_p_value, format_ratio
 from evalharness.untrusted import untrusted, untrusted_lines
 
 _PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
@@ -60,6 +60,7 @@ def environment() -> Any:
     env.filters.update(
         cell=format_cell, text=untrusted, number=format_number, interval=format_interval,
         failure_text=format_gate_failure, load_charts=load_charts,
+        delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips,
     )  # fmt: skip
     return env
 
@@ -74,5 +75,5 @@ def render_junit(record: RunRecord) -> str:
 
 
 def render_html(record: RunRecord) -> str:
-    """The HTML report QA reads: gate table, confusion matrix, worst rows, environment."""
+    """The HTML report QA reads: gate table, candidate vs baseline, confusion matrix, worst rows, environment."""
     return environment().get_template("report.html.j2").render(record=record)

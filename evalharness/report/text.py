@@ -7,6 +7,7 @@ most of them outright, so they are shown as visible ``\\xNN`` escapes instead
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from typing import Any
@@ -46,8 +47,56 @@ def format_number(value: float | None, digits: int = 4) -> str:
         return "-"
 
 
+def _real(value: Any) -> float | None:
+    """A finite number read from a record, or None (absent, text, NaN, or an integer beyond any float)."""
+    if not isinstance(value, numbers.Real):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _bounds(interval: Any) -> tuple[float, float] | None:
+    """The two ends of an interval read from a record, or None when it is absent or malformed."""
+    if not isinstance(interval, (list, tuple)) or len(interval) != 2:
+        return None
+    low, high = _real(interval[0]), _real(interval[1])
+    return None if low is None or high is None else (low, high)
+
+
 def format_interval(interval: tuple[float, float] | list[float] | None, digits: int = 4) -> str:
     """``[0.9012, 0.9187]`` or ``-``."""
-    if not interval:
+    bounds = _bounds(interval)
+    if bounds is None:
         return "-"
-    return f"[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+    return f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+
+
+def format_delta(value: float | None, interval: Any = None, digits: int = 4) -> str:
+    """A signed difference and its interval: ``+0.0027 [-0.0021, +0.0075]``; ``-`` when absent."""
+    number = _real(value)
+    if number is None:
+        return "-"
+    bounds = _bounds(interval)
+    text = f"{number:+.{digits}f}"
+    return text if bounds is None else f"{text} [{bounds[0]:+.{digits}f}, {bounds[1]:+.{digits}f}]"
+
+
+def format_ratio(value: float | None, interval: Any = None, digits: int = 3) -> str:
+    """A ratio and its interval: ``x1.003 [0.998, 1.008]``; ``-`` when absent."""
+    number = _real(value)
+    if number is None:
+        return "-"
+    bounds = _bounds(interval)
+    text = f"x{number:.{digits}f}"
+    return text if bounds is None else f"{text} [{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+
+
+def format_p_value(value: float | None) -> str:
+    """A p-value: ``0.3317``, or ``1.2e-07`` when four decimals would show it as zero; ``-`` when absent."""
+    number = _real(value)
+    if number is None:
+        return "-"
+    return f"{number:.4f}" if number == 0 or number >= 1e-4 else f"{number:.1e}"

@@ -301,6 +301,11 @@ class StatisticsSpec(ClosedModel):
     gate_on: GateOn = Field(
         "estimate", description="estimate: compare the point value; bound: compare the confidence bound"
     )
+    on_inconclusive: Literal["fail", "pass"] = Field(
+        "fail",
+        description="a delta gate whose interval straddles its margin (gate_on: bound) cannot decide; fail "
+        "(the default, safe for a deploy gate) or pass the gate then",
+    )
 
 
 class ReportSpec(ClosedModel):
@@ -342,6 +347,9 @@ def suite_model() -> type[ClosedModel]:
         description: str = ""
         seed: int = 0
         target: TargetSpec
+        baseline: TargetSpec | None = Field(
+            None, description="the model the target is compared with (production, the teacher): any target kind"
+        )
         dataset: DatasetSpec
         server: ServerSpec | None = Field(None, description="a server the harness starts and stops")
         load: LoadSpec | None = Field(None, description="load and latency run (Locust, in a child process)")

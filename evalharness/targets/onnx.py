@@ -83,7 +83,7 @@ def _mapping(model_inputs: dict[str, Any], spec: OnnxTargetSpec, context: Target
         return {next(iter(model_inputs)): context.input_columns}
     missing = [name for name in model_inputs if name not in context.input_columns]
     if missing:
-        message = f"the model has inputs {list(model_inputs)}; map {missing} to dataset columns under target.inputs"
+        message = f"the model has inputs {list(model_inputs)}; map {missing} to dataset columns under inputs"
         return [(("inputs",), message)]
     return {name: name for name in model_inputs}
 
@@ -104,7 +104,7 @@ def input_problems(model_inputs: dict[str, Any], spec: OnnxTargetSpec, context: 
             problems.append((("inputs", name), message))
     unmapped = [name for name in model_inputs if name not in mapping]
     if unmapped:
-        problems.append((("inputs",), f"model inputs {unmapped} are not mapped; add them under target.inputs"))
+        problems.append((("inputs",), f"model inputs {unmapped} are not mapped; add them under inputs"))
     return problems
 
 
@@ -153,7 +153,7 @@ def _plan_outputs(session: Any, spec: OnnxTargetSpec) -> tuple[OutputRef | None,
                 "(a skl2onnx ZipMap?); export with options={'zipmap': False}"
             )
     if label is None and score is None:
-        message = f"cannot tell which output is the label or score among {list(outputs)}; set target.outputs"
+        message = f"cannot tell which output is the label or score among {list(outputs)}; set outputs"
         raise TargetSpecError([(("outputs",), message)])
     return label, score
 

@@ -59,7 +59,7 @@ def _input_count_problems(model: Any, inputs: list[list[str]]) -> list[tuple[tup
     if counts is None or counts[0] <= len(inputs) <= counts[1]:
         return []
     takes = str(counts[0]) if counts[0] == counts[1] else f"{counts[0]} to {counts[1]}"
-    message = f"the model takes {takes} positional inputs; target.inputs gives {len(inputs)} ({inputs})"
+    message = f"the model takes {takes} positional inputs; inputs gives {len(inputs)} ({inputs})"
     return [(("inputs",), message)]
 
 

@@ -79,3 +79,17 @@ def test_load_charts_render_in_chromium_as_svg(tmp_path: Path) -> None:
     screenshot = tmp_path / "load.png"
     _chromium(f"--screenshot={screenshot}", "--window-size=1280,2400", html.as_uri(), profile=tmp_path / "profile")
     assert screenshot.stat().st_size > 10_000
+
+
+def test_baseline_comparison_renders_in_chromium_without_injected_markup(tmp_path: Path) -> None:
+    from tests.unit.test_comparison_reports import HOSTILE, _tables
+    from tests.unit.test_comparison_reports import _record as comparison_record
+
+    html = write_reports(comparison_record(), tmp_path / "reports")["html"]
+    dom = _chromium("--dump-dom", html.as_uri(), profile=tmp_path / "profile").stdout
+    tables = _tables(dom)
+    assert "script" not in tables.tags and "\x1b" not in dom
+    assert [row[0] for row in tables.tables["delta-gates"][1:]] == ["accuracy", "f1", "precision"]
+    flips = tables.tables["flips"][1:]
+    assert [row[-1] for row in flips] == ["right → wrong", "right → wrong", "wrong → right"]
+    assert flips[0][2] == "\\x3a" + HOSTILE[1:].replace("\n", "\\x0a").replace("\x1b", "\\x1b")

@@ -226,6 +226,26 @@ def test_shipped_examples_pass_against_the_server(server: str, tmp_path: Path) -
     chat = suites["customer-service-over-openai"]["target"]
     assert chat["stream"] is True and chat["output_tokens"] > 400
     assert TOKEN_DELAY_MS / 1000 <= chat["itl_mean_s"] < 4 * TOKEN_DELAY_MS / 1000
+    _check_prompt_comparison(suites)
+
+
+def _check_prompt_comparison(suites: dict[str, Any]) -> None:
+    """The two-prompt example: agreement as onnxruntime answers the two prompts, and the baseline's
+    BERTScore equal to the single-prompt example's (the same prompt, asked again)."""
+    import onnxruntime as ort
+
+    questions = pd.read_csv(REPO_ROOT / "datasets/customer_service/conversations.csv")["question"].astype(str)
+    session = ort.InferenceSession(str(REPO_ROOT / "models/customer_service.onnx"))
+
+    def answers(texts: list[str]) -> np.ndarray:
+        return session.run(["label"], {session.get_inputs()[0].name: np.array(texts, dtype=object).reshape(-1, 1)})[0]
+
+    full, short = answers(list(questions)), answers([" ".join(q.split()[:5]) for q in questions])
+    gates = {gate["metric"]: gate for gate in suites["customer-service-prompt-a-b"]["gates"]}
+    assert gates["agreement"]["value"] == pytest.approx(float(np.mean(full == short)), abs=1e-12)
+    single = next(g for g in suites["customer-service-over-openai"]["gates"] if g["metric"] == "bertscore")
+    assert gates["bertscore"]["comparison"]["baseline"]["value"] == pytest.approx(single["value"], abs=1e-9)
+    assert gates["bertscore"]["comparison"]["verdict"] == "passed"
 
 
 def test_service_time_and_stalls_are_what_the_options_say(transactions: pd.DataFrame) -> None:

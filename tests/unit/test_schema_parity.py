@@ -155,6 +155,21 @@ load: {model: closed, rate: 10, arrival: constant, users: 4, think_time_s: 0.1, 
        cold_start: {repeats: 2, poll_ms: 10, warm_requests: 5}}
 """,
     "load-gates": "load: {rate: 10, gates: {" + ", ".join(f"{gate}: {{max: 1}}" for gate in _GATES.split()) + "}}",
+    "baseline": """
+baseline: {kind: onnx, path: base.onnx, batch_size: 8}
+statistics: {on_inconclusive: pass}
+metrics:
+  accuracy: {min: 0.5, max_drop: 0.01, min_gain: -0.02, min_retention: 0.9, max_ratio: 1.5}
+  recall: {max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
+  auc: {max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
+  agreement: {min: 0.98}
+  consistency: {rules: [{name: r, rule: predicted == 1}], max_drop: 0.01, min_gain: 0.0, min_retention: 0.9,
+                max_ratio: 1.1}
+  dtw: {max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
+  bertscore: {max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
+  robustness: {perturb: [{recipe: noise, columns: [x1]}], max_drop: 0.01, min_gain: 0.0, min_retention: 0.9,
+               max_ratio: 1.1}
+""",
 }
 """Sections put into ``BASE`` that between them write every key of the schema."""
 

@@ -43,7 +43,7 @@ def test_an_onnx_input_naming_a_missing_column_is_located(tmp_path: Path) -> Non
 def test_an_input_the_model_lacks_is_located(tmp_path: Path) -> None:
     problems = _problems(tmp_path, target="{kind: onnx, path: model.onnx, inputs: {featurs: [x1, x2]}}")
     assert problems == [
-        "suite.yaml:4:48: target.inputs: model inputs ['features'] are not mapped; add them under target.inputs",
+        "suite.yaml:4:48: target.inputs: model inputs ['features'] are not mapped; add them under inputs",
         "suite.yaml:4:58: target.inputs.featurs: 'featurs' is not an input of the model; did you mean 'features'?",
     ]
 
@@ -117,7 +117,7 @@ def test_torch_input_count_is_checked(tmp_path: Path) -> None:
     torch.export.save(program, str(tmp_path / "model.pt2"))
     problems = _problems(tmp_path, target="{kind: torch, path: model.pt2, inputs: [x1, x2], outputs: {kind: score}}")
     assert len(problems) == 1
-    assert "target.inputs: the model takes 1 positional inputs; target.inputs gives 2 ([['x1'], ['x2']])" in problems[0]
+    assert "target.inputs: the model takes 1 positional inputs; inputs gives 2 ([['x1'], ['x2']])" in problems[0]
 
 
 def test_validate_exits_4_with_every_problem(tmp_path: Path) -> None:

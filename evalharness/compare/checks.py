@@ -1,0 +1,55 @@
+"""Before anything runs: delta gates need a baseline, and a baseline must answer like the target."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evalharness.compare.options import ComparableOptions
+from evalharness.errors import EvalHarnessError, Problem
+from evalharness.predictions import is_sequence
+
+if TYPE_CHECKING:
+    from evalharness.runner import SuiteRun
+
+LOCAL_KINDS = ("onnx", "torch", "file")
+"""Targets cheap to ask at validation: their answer kind is checked on the first rows."""
+
+
+def baseline_problems(run: SuiteRun) -> list[Problem]:
+    """Delta gates or ``agreement`` without a baseline; a baseline whose answers are of another kind."""
+    if run.baseline is None:
+        return _needs_baseline(run)
+    return _answer_kinds(run)
+
+
+def _needs_baseline(run: SuiteRun) -> list[Problem]:
+    problems = []
+    for name, options in run.spec.declared_metrics().items():
+        if name == "agreement":
+            message = "agreement compares the target with a baseline; add a baseline: section (any target kind)"
+            problems.append(run.suite.problem(("metrics", name), message))
+        for gate in options.delta_gates if isinstance(options, ComparableOptions) else {}:
+            message = f"{gate} compares the target with a baseline; add a baseline: section (any target kind)"
+            problems.append(run.suite.problem(("metrics", name, gate), message))
+    return problems
+
+
+def _answer_kinds(run: SuiteRun) -> list[Problem]:
+    """Ask both local sides for the first rows: a sequence against a label can never be compared."""
+    if run.spec.target.kind not in LOCAL_KINDS or run.spec.baseline.kind not in LOCAL_KINDS:
+        return []  # endpoints are not called before the run; the run checks their answers
+    sample = run.frame().head(2)
+    try:
+        kinds = [_answer_kind(side.predict_frame(sample).label) for side in (run, run.baseline)]
+    except (EvalHarnessError, ValueError, TypeError):
+        return []  # the run reports the target's own failure, with its reason
+    if kinds[0] == kinds[1]:
+        return []
+    message = f"the baseline answers {kinds[1]} and the target {kinds[0]}; a baseline must answer like the target"
+    return [run.suite.problem(("baseline",), message)]
+
+
+def _answer_kind(labels: Any) -> str:
+    return "a sequence per row" if is_sequence(np.asarray(labels)) else "a label per row"
