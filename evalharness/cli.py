@@ -84,6 +84,12 @@ def _cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
     return EXIT_OK if record.status in ("passed", "empty") else EXIT_FAILED
 
 
+def _cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
+    from evalharness.compare.command import run_compare
+
+    return run_compare(args.base, args.candidate, args.out, args.inconclusive, args.gates)
+
+
 def _cmd_load_worker(args: argparse.Namespace, extra: list[str]) -> int:
     """Become a Locust worker of a suite's master (``launch: master_worker``, ``remote_workers``)."""
     import os
@@ -153,6 +159,17 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("record", type=Path, help="a run.json written by a run")
     report.add_argument("--out", type=Path, help="output folder (default: the run.json's folder)")
     report.set_defaults(handler=_cmd_report)
+    compare = commands.add_parser(
+        "compare", help="compare a candidate run with a baseline run (two run.json): deltas, intervals, delta gates"
+    )
+    compare.add_argument("base", type=Path, help="the baseline run's run.json (rows.jsonl beside it pairs the rows)")
+    compare.add_argument("candidate", type=Path, help="the candidate run's run.json; its delta gates judge")
+    compare.add_argument("--out", type=Path, help="where the reports go (default: compare/ beside the candidate)")
+    compare.add_argument(
+        "--inconclusive", choices=("fail", "pass"), help="what an inconclusive delta gate does (default: fail)"
+    )
+    compare.add_argument("--gates", type=Path, metavar="SUITE", help="judge with the delta gates this suite declares")
+    compare.set_defaults(handler=_cmd_compare)
     serve = commands.add_parser("serve", help="serve suites' local models over JSON, OpenAI and KServe v2 routes")
     serve.add_argument(
         "models",

@@ -35,6 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="estimate or bound: compare every gate's point estimate or its confidence bound (overrides suites)",
     )  # fmt: skip
     group.addoption(
+        "--evalharness-baseline", type=Path, default=None, metavar="RUN_JSON", dest="evalharness_baseline",
+        help="compare every suite's target with the answers of a stored run (its run.json, with rows.jsonl beside "
+        "it), e.g. the last run on the main branch; the suites' delta gates judge the difference",
+    )  # fmt: skip
+    group.addoption(
         "--evalharness-inconclusive", type=parse_inconclusive, default=None, metavar="WHAT",
         dest="evalharness_inconclusive",
         help="fail or pass: what a delta gate against the baseline does when its interval straddles the margin "
@@ -136,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
         state = EvalSession.load(
             paths, _report_dir(config), config.getoption("evalharness_gate_on"), *_cache_settings(config),
             on_inconclusive=config.getoption("evalharness_inconclusive"),
+            baseline_run=config.getoption("evalharness_baseline"),
         )  # fmt: skip
     except EvalHarnessError as error:  # problems may quote dataset cells: made safe, never cut
         raise pytest.UsageError(f"evalharness: invalid suite\n{untrusted_lines(error, None)}") from None

@@ -44,6 +44,11 @@ class GateRecord(_Record):
     message: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
     worst_rows: list[dict[str, Any]] = Field(default_factory=list)
+    delta_gates: dict[str, float] = Field(default_factory=dict)
+    """The gate's thresholds against a baseline (max_drop, min_gain, ...), kept so that
+    ``evalharness compare`` can judge two stored runs with the candidate's own gates."""
+    better: str = "higher"
+    """Which way the gated value improves ("lower" for a distance)."""
     comparison: dict[str, Any] | None = None
     """Against the suite's baseline: its value, the paired delta and ratio with intervals, McNemar,
     every delta gate's verdict (passed, failed, inconclusive), the flips (evalharness.compare)."""

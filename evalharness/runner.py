@@ -43,6 +43,7 @@ class SuiteRun:
         cache_dir: Path | None = None,
         resume: bool = False,
         on_inconclusive: str | None = None,
+        stored_baseline: Any = None,
     ) -> None:
         self.suite = suite
         self.cache_dir, self.resume = cache_dir, resume
@@ -56,11 +57,16 @@ class SuiteRun:
         self.target_info: dict[str, Any] = declared_target(suite, suite.spec.target)
         self.server: Any = None  # the suite's server (evalharness.load.server.ManagedServer) once started
         self._load: Any = None
-        self.baseline: Any = None  # evalharness.compare.baseline.BaselineSide, when the suite has a baseline
+        self.baseline: Any = None  # BaselineSide (baseline:) or StoredBaseline (--evalharness-baseline)
+        self.stored_baseline = stored_baseline  # evalharness.compare.stored.StoredRun, from the command line
         if suite.spec.baseline is not None:
             from evalharness.compare.baseline import BaselineSide
 
             self.baseline = BaselineSide(self)
+        elif stored_baseline is not None:
+            from evalharness.compare.stored import StoredBaseline
+
+            self.baseline = StoredBaseline(self, stored_baseline)
 
     @property
     def spec(self) -> Any:
@@ -232,6 +238,8 @@ class SuiteRun:
             details=value.details,
             worst_rows=worst,
             comparison=against,
+            delta_gates=getattr(options, "delta_gates", {}),
+            better=options.better() if hasattr(options, "better") else "higher",
             duration_s=time.perf_counter() - started,
         )
 

@@ -42,6 +42,7 @@ class EvalSession:
         resume: bool = False,
         unset_env: list[Problem] | None = None,
         on_inconclusive: str | None = None,
+        baseline_run: Path | None = None,
     ) -> EvalSession:
         """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems.
 
@@ -57,13 +58,20 @@ class EvalSession:
         install_log_redaction()
         install_log_escaping()
         suites = load_suites(expand_suite_paths(paths))
+        stored = None
+        if baseline_run is not None:
+            from evalharness.compare.stored import StoredRun
+
+            stored = StoredRun.read(baseline_run)
         runs: dict[Path, SuiteRun] = {}
         problems: list[Problem] = []
         for suite in suites:
             (problems if unset_env is None else unset_env).extend(unset_environment(suite))
             _check_dependencies(suite)
             try:
-                runs[suite.path] = SuiteRun(suite, load_dataset(suite), gate_on, cache_dir, resume, on_inconclusive)
+                runs[suite.path] = SuiteRun(
+                    suite, load_dataset(suite), gate_on, cache_dir, resume, on_inconclusive, stored
+                )
             except SuiteError as error:
                 problems.extend(error.problems)
                 continue

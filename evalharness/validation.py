@@ -34,7 +34,7 @@ called before the run."""
 def target_problems(run: SuiteRun) -> list[Problem]:
     """The suite's target, and its baseline when it has one, checked against the data and model."""
     problems = _side_problems(run, "target", run.spec.target, run.target)
-    if run.baseline is not None:
+    if run.spec.baseline is not None and run.baseline is not None:
         problems += _side_problems(run, "baseline", run.spec.baseline, run.baseline.target)
     return problems
 

@@ -21,7 +21,17 @@ def baseline_problems(run: SuiteRun) -> list[Problem]:
     """Delta gates or ``agreement`` without a baseline; a baseline whose answers are of another kind."""
     if run.baseline is None:
         return _needs_baseline(run)
+    if run.stored_baseline is not None:
+        return _stored_problems(run)
     return _answer_kinds(run)
+
+
+def _stored_problems(run: SuiteRun) -> list[Problem]:
+    """A stored run given on the command line must be this suite's, on these rows."""
+    if run.spec.baseline is not None:
+        message = "the suite names a baseline: and --evalharness-baseline gives a stored run; use one of them"
+        return [run.suite.problem(("baseline",), message)]
+    return [run.suite.problem(("name",), message) for message in run.baseline.problems()]
 
 
 def _needs_baseline(run: SuiteRun) -> list[Problem]:

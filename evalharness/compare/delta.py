@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from evalharness.compare.options import ComparableOptions
+from evalharness.compare.options import DeltaSpec
 from evalharness.compare.paired import (
     PairedCounts,
     difference_interval,
@@ -24,6 +24,7 @@ from evalharness.compare.paired import (
     paired_terms_bootstrap,
 )
 from evalharness.metrics.base import MetricSettings, MetricValue
+from evalharness.metrics.stats import z_value
 
 Verdict = Literal["passed", "failed", "inconclusive", "error"]
 Interval = tuple[float, float] | None
@@ -96,7 +97,7 @@ def compare(
     name: str,
     candidate: MetricValue,
     baseline: MetricValue,
-    options: ComparableOptions,
+    options: DeltaSpec,
     settings: MetricSettings,
     gate_on: str,
 ) -> Comparison:
@@ -136,7 +137,7 @@ def _intervals(
         delta_interval, ratio_interval = difference_interval(*sides, settings.confidence)
         return delta_interval, ratio_interval, "paired bootstrap"
     if candidate.resample is None or baseline.resample is None or candidate.row_loss is None:
-        return None, None, "none (a side cannot be resampled)"
+        return unpaired_intervals(candidate, baseline, settings.confidence)
     rows = len(candidate.row_loss)
     sides = paired_bootstrap(candidate.resample, baseline.resample, rows, settings, name)
     delta_interval, ratio_interval = difference_interval(*sides, settings.confidence)
@@ -215,3 +216,25 @@ def _describe(gate: str, limit: float, better: str) -> str:
     if gate == "min_retention":
         return f"candidate / baseline (at least {limit:g})"
     return f"candidate / baseline (at most {limit:g})"
+
+
+UNPAIRED = "unpaired (from the two intervals)"
+
+
+def unpaired_intervals(
+    candidate: MetricValue, baseline: MetricValue, confidence: float
+) -> tuple[Interval, Interval, str]:
+    """Intervals of the difference and the ratio from the two sides' own intervals, as if they were
+    independent (normal approximation): wider than paired, used when the rows cannot be paired."""
+    if candidate.interval is None or baseline.interval is None:
+        return None, None, "none (no interval on a side)"
+    z = z_value(confidence)
+    spread = [(high - low) / (2 * z) for low, high in (candidate.interval, baseline.interval)]
+    delta = candidate.value - baseline.value
+    half = z * math.hypot(*spread)
+    delta_interval = (delta - half, delta + half)
+    if candidate.value <= 0 or baseline.value <= 0:
+        return delta_interval, None, UNPAIRED
+    log_half = z * math.hypot(spread[0] / candidate.value, spread[1] / baseline.value)
+    ratio = candidate.value / baseline.value
+    return delta_interval, (ratio * math.exp(-log_half), ratio * math.exp(log_half)), UNPAIRED

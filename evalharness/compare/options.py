@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
 
@@ -38,3 +39,33 @@ class ComparableOptions(GateOptions):
     def delta_gates(self) -> dict[str, float]:
         """The delta gates set, name -> limit."""
         return {name: getattr(self, name) for name in DELTA_GATES if getattr(self, name) is not None}
+
+
+class DeltaSpec(Protocol):
+    """What judging a comparison needs of a gate: its delta gates and which way is better."""
+
+    @property
+    def delta_gates(self) -> dict[str, float]:
+        """Delta gate name -> limit."""
+        ...
+
+    def better(self) -> Literal["higher", "lower"]:
+        """Which way the gated value improves."""
+        ...
+
+
+@dataclass(frozen=True)
+class RecordedDeltaGates:
+    """A gate's delta gates as a run record keeps them (``evalharness compare`` of two stored runs)."""
+
+    gates: dict[str, float]
+    direction: Literal["higher", "lower"] = "higher"
+
+    @property
+    def delta_gates(self) -> dict[str, float]:
+        """Delta gate name -> limit."""
+        return dict(self.gates)
+
+    def better(self) -> Literal["higher", "lower"]:
+        """Which way the gated value improves."""
+        return self.direction

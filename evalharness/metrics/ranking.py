@@ -85,7 +85,7 @@ class Auc:
             interval=percentile_interval(samples, settings.confidence),
             method="bootstrap",
             row_loss=predictions.row_loss,
-            details={"positives": positives, "negatives": negatives},
+            details={"positives": positives, "negatives": negatives, "positive_label": _plain_label(predictions)},
             undefined=_one_class(positives, negatives) if one_class else None,
             samples=None if one_class else samples,
             resample=None if one_class else auc_resampler(truth, score),
@@ -99,3 +99,9 @@ def _one_class(positives: int, negatives: int) -> str:
 
 
 AUC = Auc()
+
+
+def _plain_label(predictions: Predictions) -> object:
+    """The positive class as plain JSON (kept so a stored run can be scored again from its rows)."""
+    label = predictions.resolved_positive_label()
+    return label.item() if isinstance(label, np.generic) else label
