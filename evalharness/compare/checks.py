@@ -22,8 +22,20 @@ def baseline_problems(run: SuiteRun) -> list[Problem]:
     if run.baseline is None:
         return _needs_baseline(run)
     if run.stored_baseline is not None:
-        return _stored_problems(run)
-    return _answer_kinds(run)
+        return _stored_problems(run) + [
+            run.suite.problem(("load", "gates", name), "a stored run has answers, not a model to load: speed "
+                              "ratios need the baseline: section")
+            for name in _load_ratio_gates(run)
+        ]  # fmt: skip
+    return _answer_kinds(run) + _load_sides(run)
+
+
+def _load_sides(run: SuiteRun) -> list[Problem]:
+    """Speed ratios load both sides in one run: both local engines, or both endpoints."""
+    from evalharness.load.versus import check_sides
+
+    reason = check_sides(run) if _load_ratio_gates(run) else None
+    return [run.suite.problem(("load",), reason)] if reason else []
 
 
 def _stored_problems(run: SuiteRun) -> list[Problem]:
@@ -34,8 +46,17 @@ def _stored_problems(run: SuiteRun) -> list[Problem]:
     return [run.suite.problem(("name",), message) for message in run.baseline.problems()]
 
 
+def _load_ratio_gates(run: SuiteRun) -> list[str]:
+    load = run.spec.load
+    return [name for name, options in (load.gates.declared() if load else {}).items() if options.ratio_gates]
+
+
 def _needs_baseline(run: SuiteRun) -> list[Problem]:
-    problems = []
+    problems = [
+        run.suite.problem(("load", "gates", name), "min_ratio and max_ratio compare the target's speed with a "
+                          "baseline's; add a baseline: section (a local engine or an endpoint, like the target)")
+        for name in _load_ratio_gates(run)
+    ]  # fmt: skip
     for name, options in run.spec.declared_metrics().items():
         if name == "agreement":
             message = "agreement compares the target with a baseline; add a baseline: section (any target kind)"

@@ -28,7 +28,8 @@ from evalharness.metrics.stats import z_value
 
 Verdict = Literal["passed", "failed", "inconclusive", "error"]
 Interval = tuple[float, float] | None
-_AT_LEAST = {"max_drop", "min_gain", "min_retention"}
+_AT_LEAST = {"max_drop", "min_gain", "min_retention", "min_ratio"}
+_RATIO_GATES = {"min_retention", "max_ratio", "min_ratio"}
 _TOLERANCE = 1e-12
 """Differences this small are rounding (0.89 - 0.90 is -0.010000000000000009): on the margin."""
 
@@ -116,7 +117,7 @@ def compare(
         delta_interval, method = paired, "newcombe paired (method 10)"
     partial = Comparison(baseline, delta, delta_interval, method, ratio, ratio_interval, options.better(), mcnemar)
     rows = max(candidate.n, 1)
-    gates = [_judge(gate, limit, partial, gate_on, rows) for gate, limit in options.delta_gates.items()]
+    gates = [judge_delta(gate, limit, partial, gate_on, rows) for gate, limit in options.delta_gates.items()]
     return Comparison(**{**partial.__dict__, "gates": gates})
 
 
@@ -163,7 +164,7 @@ def _mcnemar(candidate: MetricValue, baseline: MetricValue) -> dict[str, Any] | 
 
 def _quantity(gate: str, comparison: Comparison) -> tuple[float, Interval]:
     """What a gate compares: the gain (the difference, turned so that up is better) or the ratio."""
-    if gate in ("min_retention", "max_ratio"):
+    if gate in _RATIO_GATES:
         return comparison.ratio, comparison.ratio_interval
     sign = 1.0 if comparison.better == "higher" else -1.0
     interval = comparison.delta_interval
@@ -172,7 +173,9 @@ def _quantity(gate: str, comparison: Comparison) -> tuple[float, Interval]:
     return sign * comparison.delta, interval
 
 
-def _judge(gate: str, limit: float, comparison: Comparison, gate_on: str, rows: int) -> DeltaVerdict:
+def judge_delta(
+    gate: str, limit: float, comparison: Comparison, gate_on: str, rows: int, unit: str = "rows"
+) -> DeltaVerdict:
     """One delta gate on the estimate, or (``bound``) three-way on the paired interval."""
     estimate, interval = _quantity(gate, comparison)
     margin = -limit if gate == "max_drop" else limit
@@ -193,7 +196,7 @@ def _judge(gate: str, limit: float, comparison: Comparison, gate_on: str, rows: 
     if not _meets(optimistic, margin, at_least):
         return DeltaVerdict(gate, limit, pessimistic, "failed", f"{what}: interval {text} is wholly past {margin:+g}")
     needed = rows_to_decide(estimate, interval, margin, rows)
-    more = f"; about {needed:,} rows would decide it" if needed else "; the estimate sits on the margin"
+    more = f"; about {needed:,} {unit} would decide it" if needed else "; the estimate sits on the margin"
     reason = f"{what}: interval {text} straddles {margin:+g}: the data cannot decide{more}"
     return DeltaVerdict(gate, limit, pessimistic, "inconclusive", reason, needed)
 
@@ -213,7 +216,7 @@ def _describe(gate: str, limit: float, better: str) -> str:
         return f"drop against the baseline (at most {limit:g})"
     if gate == "min_gain":
         return f"gain on the baseline (at least {limit:g}, {better} is better)"
-    if gate == "min_retention":
+    if gate in ("min_retention", "min_ratio"):
         return f"candidate / baseline (at least {limit:g})"
     return f"candidate / baseline (at most {limit:g})"
 

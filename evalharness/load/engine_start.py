@@ -22,11 +22,12 @@ def main() -> None:
     parser.add_argument("suite", type=Path)
     parser.add_argument("rows", type=Path, help="JSON list of rows (input columns) to send")
     parser.add_argument("--warm-requests", type=int, default=20)
+    parser.add_argument("--side", choices=("target", "baseline"), default="target", help="which model of the suite")
     args = parser.parse_args()
     rows = json.loads(args.rows.read_text())
     from evalharness.serve.models import load_served_model
 
-    model = load_served_model(args.suite)
+    model = load_served_model(args.suite, side=args.side)
     engine = time.monotonic()
     model.answer([rows[0]])
     first = time.monotonic()

@@ -175,7 +175,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
     if PLAN.get("engine_suite") and "engine" not in _CLIENT:
         from evalharness.serve.models import load_served_model
 
-        _CLIENT["engine"] = load_served_model(Path(PLAN["engine_suite"]))
+        _CLIENT["engine"] = load_served_model(Path(PLAN["engine_suite"]), side=PLAN.get("engine_side", "target"))
 
 
 def _engine_exchange(request: dict[str, Any]) -> str:

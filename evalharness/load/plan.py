@@ -46,7 +46,8 @@ def engine_requests(frame: pd.DataFrame, columns: list[str], rows: int, seed: in
 
 
 def build_plan(
-    spec: LoadSpec, requests: list[dict[str, Any]], seed: int, engine_suite: Path | None = None
+    spec: LoadSpec, requests: list[dict[str, Any]], seed: int, engine_suite: Path | None = None,
+    engine_side: str = "target",
 ) -> dict[str, Any]:
     """Everything the Locust process needs, as plain JSON (the driver adds its output folder). With
     ``engine_suite``, the requests are rows for that suite's local engine, created in each worker."""
@@ -58,6 +59,7 @@ def build_plan(
     return {
         "host": host,
         "engine_suite": str(engine_suite) if engine_suite else None,
+        "engine_side": engine_side,
         "requests": requests,
         "model": spec.model,
         "rate": spec.rate,

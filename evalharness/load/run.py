@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from evalharness.compare.gate import delta_message, merged_status
 from evalharness.gates import judge
 from evalharness.metrics.base import MetricValue
 from evalharness.once import Once
@@ -41,9 +42,12 @@ class LoadRun:
         for module in ("locust", "hdrh", "psutil"):  # checked without importing: locust must stay out of pytest
             if not is_installed(module):
                 raise MissingDependencyError(module, "load", "load runs (load: section)")
+        if self._versus():
+            return self._run_versus()
         from evalharness.load.driver import run_plan
         from evalharness.load.plan import build_plan, engine_requests, request_mix
         from evalharness.load.summary import gate_values, summarise
+        from evalharness.load.versus import model_size_mib
         from evalharness.suite.dataset import input_columns
 
         run, spec = self.suite_run, self.spec
@@ -62,6 +66,46 @@ class LoadRun:
         if cold is not None:
             result["cold_start"] = cold
             result["values"] = gate_values(result)
+        result["values"]["model_size_mib"] = model_size_mib(run, "target")
+        return result
+
+    def _versus(self) -> bool:
+        """Whether to load the baseline too: a live baseline, and a ratio gate that asks for it."""
+        from evalharness.compare.baseline import BaselineSide
+
+        asked = any(getattr(options, "ratio_gates", None) for options in self.spec.gates.declared().values())
+        return asked and isinstance(self.suite_run.baseline, BaselineSide)
+
+    def _run_versus(self) -> dict[str, Any]:
+        """Target and baseline in alternating rounds; the target's result, with the ratios beside."""
+        from evalharness.load import versus
+        from evalharness.load.summary import gate_values
+
+        run, spec = self.suite_run, self.spec
+        versus.raise_if_unsupported(run)
+        started = time.perf_counter()
+        plans = versus.side_plans(run, spec)  # endpoints: builds the targets (and starts a server: section)
+        pid = run.server.pid if run.server is not None else spec.pid
+        both = versus.run_rounds(plans, spec, {"target": pid} if pid else {})
+        sides = both["sides"]
+        rows = [request["row"] for request in plans["target"]["requests"] if "row" in request]
+        if rows and COLD_START_GATES & set(spec.gates.declared()):
+            for side, cold in versus.side_cold_starts(run, spec, rows).items():
+                sides[side]["cold_start"] = cold
+        for side in versus.SIDES:
+            sides[side]["values"] = {**gate_values(sides[side]), **{k: sides[side]["values"].get(k)
+                                     for k in ("cpu_ms_per_request", "rss_mib")}}  # fmt: skip
+            sides[side]["values"]["model_size_mib"] = versus.model_size_mib(run, side)
+        result = sides["target"]
+        result["wall_s"] = round(time.perf_counter() - started, 3)
+        baseline = sides["baseline"]
+        result["versus"] = {
+            "rounds": spec.rounds, "order": "ABBA", "baseline_values": baseline["values"],
+            "baseline_invalid_reasons": baseline["invalid_reasons"],
+            "ratios": versus.ratios(spec, both, run.settings.confidence),
+            "round_values": {side: [{name: values.get(name) for name in spec.gates.declared()}
+                                    for values in both["rounds"][side]] for side in versus.SIDES},
+        }  # fmt: skip
         return result
 
     def _cold_starts(self, requests: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -101,9 +145,21 @@ class LoadRun:
         if value is None:
             return GateRecord(**base, status="error", message=self._why_missing(name, result))
         verdict = judge(name, MetricValue(float(value), base["n"], None, "load"), options, "estimate")
-        return GateRecord(**base, status=cast(GateStatus, verdict.status), value=float(value), method="load",
-                          compared_value=verdict.compared, message=verdict.reason,
+        status, message, against = verdict.status, verdict.reason, self._compared(name, options, result)
+        if against is not None and against["verdict"] is not None:
+            status = merged_status(status, against["verdict"], self.suite_run.on_inconclusive)
+            own = message if options.is_gate or status == "error" else ""
+            message = "; ".join(part for part in (own, delta_message(against)) if part)
+        return GateRecord(**base, status=cast(GateStatus, status), value=float(value), method="load",
+                          compared_value=verdict.compared, message=message, comparison=against,
                           duration_s=time.perf_counter() - started)  # fmt: skip
+
+    def _compared(self, name: str, options: Any, result: dict[str, Any]) -> dict[str, Any] | None:
+        """The gate's ratio to the baseline, when both sides were loaded."""
+        from evalharness.load.versus import load_comparison
+
+        gate_on = options.gate_on or self.suite_run.spec.statistics.gate_on
+        return load_comparison(name, options, result, gate_on)
 
 
 def _headline(result: dict[str, Any]) -> dict[str, Any]:

@@ -143,13 +143,16 @@ def cold_start_once(spec: ServerSpec, options: ColdStartSpec, request: dict[str,
     return {**phases, "cold_path_ms": cold_path}
 
 
-def engine_cold_start_once(suite: Path, options: ColdStartSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """One cold start of a local engine in a fresh process: interpreter up, engine created, first answer."""
+def engine_cold_start_once(
+    suite: Path, options: ColdStartSpec, rows: list[dict[str, Any]], side: str = "target"
+) -> dict[str, Any]:
+    """One cold start of a local engine (the suite's target, or its baseline) in a fresh process:
+    interpreter up, engine created, first answer."""
     with tempfile.TemporaryDirectory() as folder:
         rows_file = Path(folder) / "rows.json"
         rows_file.write_text(json.dumps(rows))
         command = [sys.executable, "-m", "evalharness.load.engine_start", str(suite), str(rows_file),
-                   "--warm-requests", str(options.warm_requests)]  # fmt: skip
+                   "--warm-requests", str(options.warm_requests), "--side", side]  # fmt: skip
         spawned = time.monotonic()
         done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=suite.parent)
     if done.returncode != 0:
@@ -189,8 +192,10 @@ def cold_starts(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any
     )
 
 
-def engine_cold_starts(suite: Path, options: ColdStartSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """``repeats`` cold starts of the suite's local engine, each in a fresh process."""
+def engine_cold_starts(
+    suite: Path, options: ColdStartSpec, rows: list[dict[str, Any]], side: str = "target"
+) -> dict[str, Any]:
+    """``repeats`` cold starts of the suite's local engine (or its baseline's), each in a fresh process."""
     return summarise_cold_starts(
-        [engine_cold_start_once(suite, options, rows) for _ in range(options.repeats)], options
+        [engine_cold_start_once(suite, options, rows, side) for _ in range(options.repeats)], options
     )

@@ -123,4 +123,19 @@ def gate_values(result: dict[str, Any]) -> dict[str, float | None]:
         "itl_p95_ms": (tokens.get("itl_ms") or {}).get("p95"), "output_tokens_per_s": tokens.get("output_tokens_per_s"),
         "goodput": result["goodput"],
         "rps_achieved_ratio": round(requests["sent"] / requests["scheduled"], 4) if requests["scheduled"] else None,
+        **serving_resources(result),
     }  # fmt: skip
+
+
+def serving_resources(result: dict[str, Any]) -> dict[str, float | None]:
+    """CPU per request and peak RSS of the processes that serve: the server's tree when the suite
+    starts one (or names its pid), else the load processes, where a local engine answers."""
+    resources = result.get("resources") or {}
+    series, interval = resources.get("series") or {}, resources.get("interval_s")
+    tree = "target" if series.get("target_cpu_percent") else "generator"
+    cpu = [value for value in series.get(f"{tree}_cpu_percent") or [] if value is not None]
+    rss = [value for value in series.get(f"{tree}_rss_mib") or [] if value is not None]
+    answered = result["requests"]["ok"] + result["requests"]["warmup"]
+    cpu_ms = sum(cpu) / 100 * interval * 1000 / answered if cpu and interval and answered else None
+    return {"cpu_ms_per_request": None if cpu_ms is None else round(cpu_ms, 4),
+            "rss_mib": round(max(rss), 2) if rss else None}  # fmt: skip

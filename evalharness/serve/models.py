@@ -80,10 +80,11 @@ def _name_for(suite_path: Path, target_path: str) -> str:
     return Path(target_path).stem or suite_path.stem
 
 
-def load_served_model(suite_path: Path, name: str | None = None) -> ServedModel:
-    """The local target a suite names, ready to answer; a clear error for endpoint or file kinds."""
+def load_served_model(suite_path: Path, name: str | None = None, side: str = "target") -> ServedModel:
+    """The local target a suite names (``side``: its target, or its baseline), ready to answer; a
+    clear error for endpoint or file kinds."""
     suite = load_suite(suite_path)
-    spec = suite.spec.target
+    spec = suite.spec.baseline if side == "baseline" else suite.spec.target
     if spec.kind not in SERVABLE_KINDS:
         raise EvalHarnessError(
             f"{suite.display_name}: target kind '{spec.kind}' is not a local model; "

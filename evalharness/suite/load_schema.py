@@ -35,6 +35,10 @@ LOAD_GATES: dict[str, str] = {
     "output_tokens_per_s": "output tokens per second over the measured window",
     "goodput": "share of requests that met every objective under load.slo",
     "rps_achieved_ratio": "requests sent over requests scheduled (open loop; below 1 the generator fell behind)",
+    "cpu_ms_per_request": "CPU time of the serving processes (the server, or the local engine's load processes) per "
+    "successful request, in ms",
+    "rss_mib": "the largest resident memory of the serving processes during the run, in MiB",
+    "model_size_mib": "the size of the target's model file, in MiB (local engines and file-backed servers)",
 }
 """Load gate name -> what its value is."""
 
@@ -80,32 +84,56 @@ class SloSpec(ClosedModel):
     tpot_ms: PositiveFloat | None = Field(None, le=HOUR_S * 1000)
 
 
+class RatioGates(ClosedModel):
+    """With a baseline: thresholds on candidate / baseline, both loaded in one run."""
+
+    min_ratio: float | None = Field(None, gt=0, description="the least candidate / baseline may be (needs baseline:)")
+    max_ratio: float | None = Field(None, gt=0, description="the most candidate / baseline may be (needs baseline:)")
+
+    @property
+    def ratio_gates(self) -> dict[str, float]:
+        """The ratio gates set, name -> limit."""
+        return {name: value for name, value in (("min_ratio", self.min_ratio), ("max_ratio", self.max_ratio))
+                if value is not None}  # fmt: skip
+
+
+class LoadGateOptions(NonNegativeGateOptions, RatioGates):
+    """Thresholds on a time, a rate, a size or a count, and, with a baseline, on candidate / baseline."""
+
+
+class LoadShareGateOptions(ShareGateOptions, RatioGates):
+    """Thresholds on a share in [0, 1], and, with a baseline, on candidate / baseline."""
+
+
 class LoadGates(ClosedModel):
     """Gates on the load run; each one is a pytest item ``suite.yaml::load::<name>``.
 
     Shares (error_rate, goodput, rps_achieved_ratio) lie in [0, 1]; times, rates and counts are 0 or more.
     """
 
-    p50_ms: NonNegativeGateOptions | None = None
-    p95_ms: NonNegativeGateOptions | None = None
-    p99_ms: NonNegativeGateOptions | None = None
-    p999_ms: NonNegativeGateOptions | None = None
-    mean_ms: NonNegativeGateOptions | None = None
-    max_ms: NonNegativeGateOptions | None = None
-    qps: NonNegativeGateOptions | None = None
-    qps_per_gpu: NonNegativeGateOptions | None = None
-    qps_per_core: NonNegativeGateOptions | None = None
-    error_rate: ShareGateOptions | None = None
-    send_lag_p99_ms: NonNegativeGateOptions | None = None
-    cold_start_s: NonNegativeGateOptions | None = None
-    cold_start_max_s: NonNegativeGateOptions | None = None
-    cold_path_p50_ms: NonNegativeGateOptions | None = None
-    ttft_p95_ms: NonNegativeGateOptions | None = None
-    tpot_ms: NonNegativeGateOptions | None = None
-    itl_p95_ms: NonNegativeGateOptions | None = None
-    output_tokens_per_s: NonNegativeGateOptions | None = None
-    goodput: ShareGateOptions | None = None
-    rps_achieved_ratio: ShareGateOptions | None = None
+    p50_ms: LoadGateOptions | None = None
+    p95_ms: LoadGateOptions | None = None
+    p99_ms: LoadGateOptions | None = None
+    p999_ms: LoadGateOptions | None = None
+    mean_ms: LoadGateOptions | None = None
+    max_ms: LoadGateOptions | None = None
+    qps: LoadGateOptions | None = None
+    qps_per_gpu: LoadGateOptions | None = None
+    qps_per_core: LoadGateOptions | None = None
+    error_rate: LoadShareGateOptions | None = None
+    send_lag_p99_ms: LoadGateOptions | None = None
+    cold_start_s: LoadGateOptions | None = None
+    cold_start_max_s: LoadGateOptions | None = None
+    cold_path_p50_ms: LoadGateOptions | None = None
+    ttft_p95_ms: LoadGateOptions | None = None
+    tpot_ms: LoadGateOptions | None = None
+    itl_p95_ms: LoadGateOptions | None = None
+    output_tokens_per_s: LoadGateOptions | None = None
+    goodput: LoadShareGateOptions | None = None
+    rps_achieved_ratio: LoadShareGateOptions | None = None
+    cpu_ms_per_request: LoadGateOptions | None = None
+    rss_mib: LoadGateOptions | None = None
+    model_size_mib: LoadGateOptions | None = None
 
     def declared(self) -> dict[str, GateOptions]:
         """Gate name -> options, in the order the suite wrote them."""
@@ -150,6 +178,11 @@ class LoadSpec(ClosedModel):
         None, ge=2, le=MAX_PID, description="a running server's pid to sample, when the harness does not start it"
     )
     sample_interval_s: float = Field(0.5, gt=0, le=1.0, description="resource sampling period (1 Hz or faster)")
+    rounds: int = Field(
+        4, ge=2, le=50,
+        description="with a baseline: each side is loaded in this many short rounds of duration_s / rounds, "
+        "alternating target, baseline, baseline, target... so machine noise hits both alike",
+    )  # fmt: skip
     slo: SloSpec = SloSpec()
     cold_start: ColdStartSpec = ColdStartSpec()
     gates: LoadGates = Field(default_factory=LoadGates)

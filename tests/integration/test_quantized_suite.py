@@ -69,9 +69,10 @@ def _gates(record: dict) -> dict[str, dict]:  # type: ignore[type-arg]
 
 def test_quantized_suite_passes_every_gate(quantized_run) -> None:  # type: ignore[no-untyped-def]
     result, record = quantized_run
-    assert "4 passed" in result.stdout
+    assert "9 passed" in result.stdout
     gates = _gates(record)
-    assert list(gates) == ["accuracy", "f1", "auc", "agreement"]
+    speed = ["load::p95_ms", "load::cold_start_s", "load::cpu_ms_per_request", "load::rss_mib", "load::model_size_mib"]
+    assert list(gates) == ["accuracy", "f1", "auc", "agreement", *speed]
     assert record["status"] == "passed" and all(g["status"] == "passed" for g in gates.values())
     assert [gate["verdict"] for gate in gates["accuracy"]["comparison"]["gates"]] == ["passed"]
     assert gates["accuracy"]["comparison"]["delta_interval"][0] >= -0.01  # non-inferior at 95 %
@@ -149,3 +150,25 @@ def test_quantized_build_is_deterministic(tmp_path: Path) -> None:
         again, _ = _answers(rebuilt / model, frame, 1024)
         committed, _ = _answers(REPO_ROOT / model, frame, 1024)
         assert (again == committed).mean() >= 0.999, model  # library updates may move a weight, not the answers
+
+
+def test_speed_ratios_are_the_rounds_geometric_mean_with_a_t_interval(quantized_run) -> None:  # type: ignore[no-untyped-def]
+    """Each load ratio recomputed from the per-round values the record keeps, with scipy's t quantile."""
+    from scipy import stats
+
+    _, record = quantized_run
+    load = record["suites"][0]["load"]
+    versus = load["versus"]
+    assert versus["rounds"] == 4 and versus["order"] == "ABBA" and not versus["baseline_invalid_reasons"]
+    for name in ("p95_ms", "cpu_ms_per_request", "rss_mib"):
+        mine = [values[name] for values in versus["round_values"]["target"]]
+        theirs = [values[name] for values in versus["round_values"]["baseline"]]
+        logs = np.log(np.array(mine) / np.array(theirs))
+        half = stats.t.ppf(0.975, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs))
+        ratio = versus["ratios"][name]
+        assert ratio["ratio"] == pytest.approx(float(np.exp(logs.mean())), rel=1e-9)
+        assert ratio["ratio_interval"] == pytest.approx([np.exp(logs.mean() - half), np.exp(logs.mean() + half)])
+    sizes = [(REPO_ROOT / path).stat().st_size for path in (INT8, FP32)]
+    assert versus["ratios"]["model_size_mib"]["ratio"] == pytest.approx(sizes[0] / sizes[1], rel=1e-6)
+    gate = _gates(record)["load::model_size_mib"]
+    assert gate["comparison"]["gates"][0]["verdict"] == "passed" and gate["comparison"]["ratio"] < 0.35

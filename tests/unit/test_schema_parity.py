@@ -76,7 +76,7 @@ metrics: {accuracy: {min: 0.9}}
 
 _GATES = "p50_ms p95_ms p99_ms p999_ms mean_ms max_ms qps qps_per_gpu qps_per_core error_rate send_lag_p99_ms "
 _GATES += "cold_start_s cold_start_max_s cold_path_p50_ms ttft_p95_ms tpot_ms itl_p95_ms output_tokens_per_s "
-_GATES += "goodput rps_achieved_ratio"
+_GATES += "goodput rps_achieved_ratio cpu_ms_per_request rss_mib model_size_mib"
 EVERY_KEY: dict[str, str] = {
     "file-target": """
 description: sections that write the keys the shipped suites leave out
@@ -151,13 +151,14 @@ server: {command: [python, serve.py, "{port}"], port: 0, health: /health, ready:
 load: {model: closed, rate: 10, arrival: constant, users: 4, think_time_s: 0.1, duration_s: 5, warmup_s: 1,
        processes: 2, launch: master_worker, remote_workers: 1, master_host: 0.0.0.0, master_port: 5557,
        remote_wait_s: 30, max_in_flight: 100, timeout_s: 10, rows: 50, late_ms: 5, gpus: 0, pid: 1234,
-       sample_interval_s: 0.5, slo: {latency_ms: 50, ttft_ms: 100, tpot_ms: 20},
+       sample_interval_s: 0.5, rounds: 4, slo: {latency_ms: 50, ttft_ms: 100, tpot_ms: 20},
        cold_start: {repeats: 2, poll_ms: 10, warm_requests: 5}}
 """,
     "load-gates": "load: {rate: 10, gates: {" + ", ".join(f"{gate}: {{max: 1}}" for gate in _GATES.split()) + "}}",
     "baseline": """
 baseline: {kind: onnx, path: base.onnx, batch_size: 8}
 statistics: {on_inconclusive: pass}
+load: {rate: 10, gates: {p95_ms: {max: 100, min_ratio: 0.5, max_ratio: 1.5}, goodput: {min_ratio: 0.9, max_ratio: 1.1}}}
 metrics:
   accuracy: {min: 0.5, max_drop: 0.01, min_gain: -0.02, min_retention: 0.9, max_ratio: 1.5}
   recall: {max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
