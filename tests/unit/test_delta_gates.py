@@ -226,3 +226,29 @@ def test_a_baseline_that_answers_another_kind_is_refused_before_anything_runs(tm
     baseline = "{kind: torch, path: seq.pt2, inputs: [[x1, x2]], outputs: {kind: sequence}}"
     text = _problems(_suite(tmp_path, "accuracy: {min: 0.5}", baseline))
     assert "baseline: the baseline answers a sequence per row and the target a label per row" in text
+
+
+def test_an_endpoint_baseline_is_cached_and_resumed_like_the_target(tmp_path: Path) -> None:
+    """Both sides answer through the answer cache: once cached, a resumed run needs no server at all."""
+    pytest.importorskip("aiohttp")
+    from tests.servers import loopback_server
+
+    two_feature_frame(60, seed=2).to_csv(tmp_path / "data.csv", index=False)
+    body = """'{"row_id": {{ row_id | tojson }}, "x1": {{ x1 | tojson }}, "x2": {{ x2 | tojson }}}'"""
+    cache = tmp_path / "cache"
+
+    def suite_for(url: str) -> Path:
+        target = f"{{kind: http, url: '{url}/predict', body: {body}, label: output.label, score: output.probability}}"
+        batch = "'{{ {\"rows\": rows} | tojson }}'"
+        baseline = f"{{kind: http, url: '{url}/batch', body: {batch}, label: labels, batch_size: 8}}"
+        path = write_suite(tmp_path, "accuracy: {min: 0.5, max_drop: 0.5}", target=target)
+        path.write_text(path.read_text().replace("dataset:", f"baseline: {baseline}\ndataset:"))
+        return path
+
+    with loopback_server() as (url, state):
+        suite = suite_for(url)
+        first = _gates(suite, ["accuracy"], cache_dir=cache, resume=True)["accuracy"]
+        assert state.requests["predict"] == 60  # the target asked once per row
+    # The server is gone: every answer of both sides must now come from the cache.
+    again = _gates(suite, ["accuracy"], cache_dir=cache, resume=True)["accuracy"]
+    assert again.status == first.status and again.comparison["delta"] == first.comparison["delta"]  # type: ignore[attr-defined]
