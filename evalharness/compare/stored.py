@@ -109,7 +109,21 @@ class StoredBaseline:
                     "rerun the baseline with reports on"]  # fmt: skip
         ids = self.run.frame()[self.run.spec.dataset.id]
         missing = [str(value) for value in ids if id_key(value) not in answers][:5]
-        return [f"{where} has no answer for rows {', '.join(missing)}; it is not this dataset's run"] if missing else []
+        if missing:
+            return [f"{where} has no answer for rows {', '.join(missing)}; it is not this dataset's run"]
+        recorded = {gate.name for gate in self.suite_record.gates}
+        return [
+            f"{where} has no '{name}' gate, and {name} needs the live model to be scored again; compare runs of "
+            "the same metrics, or name the baseline model in a baseline: section"
+            for name in self._live_only() if name not in recorded
+        ]
+
+    def _live_only(self) -> list[str]:
+        """Declared metrics that answers alone cannot score: perturbations ask the model again."""
+        declared = self.run.spec.declared_metrics()
+        live = [name for name in ("robustness",) if name in declared]
+        consistency = declared.get("consistency")
+        return live + (["consistency"] if consistency is not None and consistency.checks else [])
 
     def predict_frame(self, frame: Any) -> TargetOutput:
         """A stored run answers nothing new (perturbed rows need the live model)."""

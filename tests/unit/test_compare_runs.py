@@ -168,3 +168,9 @@ def test_a_baseline_section_and_a_stored_baseline_are_not_both_allowed(project: 
     suite.write_text(suite.read_text().replace("dataset:", "baseline: {kind: onnx, path: base.onnx}\ndataset:"))
     with pytest.raises(SuiteError, match="use one of them"):
         EvalSession.load([str(suite)], project / "reports", baseline_run=project / "main/reports/run.json")
+
+
+def test_a_metric_only_the_live_model_can_score_must_be_in_the_stored_run(project: Path) -> None:
+    suite = write_suite(project, "accuracy: {min: 0.5}\nrobustness: {perturb: [{recipe: noise, columns: [x1]}]}")
+    with pytest.raises(SuiteError, match="has no 'robustness' gate, and robustness needs the live model"):
+        EvalSession.load([str(suite)], project / "reports", baseline_run=project / "main/reports/run.json")
