@@ -25,6 +25,11 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+_DELTA_TEXT = {"max_drop": "drop <= {:g}", "min_gain": "gain >= {:g}", "min_retention": "x >= {:g}",
+               "min_ratio": "x >= {:g}", "max_ratio": "x <= {:g}"}  # fmt: skip
+"""How each gate against the baseline reads in a table (x: candidate / baseline)."""
+
+
 class GateRecord(_Record):
     """One gate (one pytest item): the metric, its uncertainty, the threshold and the verdict."""
 
@@ -61,12 +66,16 @@ class GateRecord(_Record):
 
     @property
     def threshold(self) -> str:
-        """``>= 0.92``, ``<= 50`` or ``[a, b]`` as shown in tables."""
+        """``>= 0.92``, ``<= 50`` or ``[a, b]`` as shown in tables, then any gate against the baseline
+        (``drop <= 0.01``, ``x >= 0.95`` for candidate / baseline)."""
+        parts = [_DELTA_TEXT[name].format(limit) for name, limit in self.delta_gates.items() if name in _DELTA_TEXT]
         if self.min is not None and self.max is not None:
-            return f"[{self.min:g}, {self.max:g}]"
-        if self.min is not None:
-            return f">= {self.min:g}"
-        return f"<= {self.max:g}" if self.max is not None else "-"
+            parts.insert(0, f"[{self.min:g}, {self.max:g}]")
+        elif self.min is not None:
+            parts.insert(0, f">= {self.min:g}")
+        elif self.max is not None:
+            parts.insert(0, f"<= {self.max:g}")
+        return "; ".join(parts) or "-"
 
     def bounded(self, cell_chars: int) -> GateRecord:
         """This record with its text from outside made safe and small: row values (worst rows, a case's

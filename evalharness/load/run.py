@@ -152,6 +152,7 @@ class LoadRun:
             message = "; ".join(part for part in (own, delta_message(against)) if part)
         return GateRecord(**base, status=cast(GateStatus, status), value=float(value), method="load",
                           compared_value=verdict.compared, message=message, comparison=against,
+                          delta_gates=getattr(options, "ratio_gates", {}),
                           duration_s=time.perf_counter() - started)  # fmt: skip
 
     def _compared(self, name: str, options: Any, result: dict[str, Any]) -> dict[str, Any] | None:

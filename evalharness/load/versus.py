@@ -175,8 +175,7 @@ def load_comparison(name: str, options: Any, result: dict[str, Any], gate_on: st
     figures, value = versus["ratios"][name], versus["baseline_values"].get(name)
     if versus["baseline_invalid_reasons"]:  # the baseline's generator fell behind: no ratio to trust
         figures = {**figures, "ratio": None, "ratio_interval": None}
-    candidate = result["values"].get(name)
-    delta = candidate - value if candidate is not None and value is not None else float("nan")
+    delta = float("nan")  # the ratio over rounds is the measure; a difference of pooled values could disagree
     comparison = Comparison(
         MetricValue(float("nan") if value is None else value, figures.get("rounds", 0), None, figures["method"]),
         delta, None, figures["method"], figures["ratio"] if figures["ratio"] is not None else float("nan"),
