@@ -14,11 +14,11 @@ GateStatus = Literal["passed", "failed", "error", "info"]
 RunStatus = Literal["passed", "failed", "error", "empty"]
 
 
-def finite_or_none(value: float | None) -> float | None:
-    """NaN and infinities are not JSON; store them as null."""
-    if value is None or not math.isfinite(value):
+def finite_or_none(value: Any) -> Any:
+    """NaN and infinities are not JSON; store them as null (anything else is left for the type check)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
         return None
-    return float(value)
+    return value
 
 
 class _Record(BaseModel):

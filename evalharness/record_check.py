@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import math
 import sys
-import types
-import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from evalharness.errors import EvalHarnessError
 from evalharness.record import RECORD_VERSION, RunRecord, summarise
@@ -31,16 +29,12 @@ class RecordError(EvalHarnessError):
 def read_record(path: Path) -> RunRecord:
     """The checked record in ``path``; raises :class:`RecordError` saying what is wrong with it."""
     name = str(path)
-    data = _parse(_read_text(path, name), name)
-    for problem in (_non_finite(data), _version(data), _shape(data, RunRecord, ())):
+    text = _read_text(path, name)
+    data = _parse(text, name)
+    for problem in (_non_finite(data), _version(data), _shape(text)):
         if problem:
             raise RecordError(f"{name}: {problem}")
-    try:
-        record = RunRecord.model_validate(data)
-    except ValidationError as error:  # what the shape check above did not foresee: still one line
-        first = error.errors()[0]
-        where = format_key_path(tuple(first["loc"])) or "(record)"
-        raise RecordError(f"{name}: {where}: {' '.join(str(first['msg']).split())}") from None
+    record = RunRecord.model_validate(data)
     problem = _contents(record)
     if problem:
         raise RecordError(f"{name}: {problem}")
@@ -125,72 +119,33 @@ def _describe(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
-def _shape(value: Any, annotation: Any, path: KeyPath) -> str | None:
-    """Where ``value`` does not have the JSON type ``annotation`` (a field of the record schema) gives."""
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _model_shape(value, annotation, path)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        found = [_shape(value, option, path) for option in options if option is not type(None)]
-        return None if None in found else found[0]
-    if origin is Literal:
-        allowed = typing.get_args(annotation)
-        return None if value in allowed else _wrong(path, f"one of {', '.join(map(repr, allowed))}", value)
-    if origin in (list, tuple, dict):
-        return _container_shape(value, origin, typing.get_args(annotation), path)
-    return _scalar_shape(value, annotation, path)
+_EXPECTED = {
+    "float_type": "a number", "int_type": "a whole number", "int_from_float": "a whole number",
+    "string_type": "text", "bool_type": "true or false", "list_type": "a list", "tuple_type": "a list",
+    "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
+}  # fmt: skip
+"""pydantic's error types, as what the record should have held."""
 
 
-def _model_shape(value: Any, model: type[BaseModel], path: KeyPath) -> str | None:
-    if not isinstance(value, dict):
-        return _wrong(path, "an object", value)
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        if key not in value:
-            if field.is_required():
-                return f"{format_key_path((*path, key))}: missing; a run.json written by evalharness has it"
-            continue
-        problem = _shape(value[key], field.annotation, (*path, key))
-        if problem:
-            return problem
+def _shape(text: str) -> str | None:
+    """Where the record does not have the JSON types its schema gives: pydantic's strict JSON
+    validation (no text for numbers, no fractions for counts), its first error in one line."""
+    try:
+        RunRecord.model_validate_json(text, strict=True)
+    except ValidationError as error:
+        first = error.errors()[0]
+        kind, where = first["type"], format_key_path(tuple(first["loc"])) or "(record)"
+        if kind == "missing":
+            return f"{where}: missing; a run.json written by evalharness has it"
+        context = first.get("ctx", {})
+        expected: str | None
+        if kind == "literal_error":
+            expected = "one of " + str(context["expected"]).replace(" or ", ", ")
+        elif kind in ("too_long", "too_short") and isinstance(first["input"], list):
+            expected = f"a list of {context.get('max_length') or context.get('min_length')}"
+        else:
+            expected = _EXPECTED.get(kind)
+        if expected:
+            return f"{where}: expected {expected}, got {_describe(first['input'])}"
+        return f"{where}: {' '.join(str(first['msg']).split())}"
     return None
-
-
-def _container_shape(value: Any, origin: Any, args: tuple[Any, ...], path: KeyPath) -> str | None:
-    if origin is dict:
-        if not isinstance(value, dict):
-            return _wrong(path, "an object", value)
-        items = [((*path, key), child, args[1] if args else Any) for key, child in value.items()]
-    elif not isinstance(value, list):
-        return _wrong(path, "a list", value)
-    elif origin is tuple and args and args[-1] is not Ellipsis:
-        if len(value) != len(args):
-            return _wrong(path, f"a list of {len(args)}", value)
-        items = [((*path, index), child, kind) for index, (child, kind) in enumerate(zip(value, args))]
-    else:
-        kind = args[0] if args else Any
-        items = [((*path, index), child, kind) for index, child in enumerate(value)]
-    return next((problem for where, child, kind in items if (problem := _shape(child, kind, where))), None)
-
-
-def _scalar_shape(value: Any, annotation: Any, path: KeyPath) -> str | None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is float:
-        return None if number else _wrong(path, "a number", value)
-    if annotation is int:  # JSON has one number type: 3.0 is the integer 3
-        whole = number and (isinstance(value, int) or float(value).is_integer())
-        return None if whole else _wrong(path, "a whole number", value)
-    if annotation is str:
-        return None if isinstance(value, str) else _wrong(path, "text", value)
-    if annotation is bool:
-        return None if isinstance(value, bool) else _wrong(path, "true or false", value)
-    return None
-
-
-def _wrong(path: KeyPath, expected: str, value: Any) -> str:
-    return f"{format_key_path(path) or '(record)'}: expected {expected}, got {_describe(value)}"
