@@ -117,16 +117,22 @@ class SuiteRun:
         return self._predictions.get()
 
     def _predict(self) -> Predictions:
+        predictions, self.target_info = self.answer_every_row(self.target())
+        return predictions
+
+    def answer_every_row(self, target: Target, side: str = "") -> tuple[Predictions, dict[str, Any]]:
+        """Every dataset row answered by ``target`` (this suite's, or its baseline: ``side``), timed,
+        and the target's description for the record."""
         frame = self.frame()
-        columns = input_columns(self.suite, frame)
         started = time.perf_counter()
-        output = self.predict_frame(frame)
+        output = target.predict(frame)
         seconds = time.perf_counter() - started
-        self.target_info = portable(self.target().describe())
+        info = portable(target.describe())
         try:
-            return self.assemble(frame, columns, output, seconds)
+            return self.assemble(frame, input_columns(self.suite, frame), output, seconds), info
         except ValueError as error:
-            raise EvalHarnessError(f"{self.suite.display_name}: {error}") from None
+            where = f"{self.suite.display_name}: {side}" if side else self.suite.display_name
+            raise EvalHarnessError(f"{where}: {error}") from None
 
     def assemble(self, frame: pd.DataFrame, columns: list[str], output: Any, seconds: float) -> Predictions:
         from evalharness.predictions import Predictions

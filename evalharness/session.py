@@ -138,14 +138,15 @@ def _input_manifest(suite: SuiteRecord) -> dict[str, Any]:
 
 
 def _check_dependencies(suite: LoadedSuite) -> None:
-    """Fail before anything runs when the target kind or a metric needs an uninstalled extra."""
+    """Fail before anything runs when the target's or baseline's kind, or a metric, needs an uninstalled extra."""
     from evalharness._optional import is_installed
     from evalharness.errors import MissingDependencyError
     from evalharness.metrics.registry import get_metric
     from evalharness.targets.base import TARGET_EXTRAS
 
-    kind = suite.spec.target.kind
-    needs = [(TARGET_EXTRAS[kind], f"target kind '{kind}'")] if kind in TARGET_EXTRAS else []
+    sides = [("target", suite.spec.target), ("baseline", suite.spec.baseline)]
+    needs = [(TARGET_EXTRAS[spec.kind], f"{side} kind '{spec.kind}'")
+             for side, spec in sides if spec is not None and spec.kind in TARGET_EXTRAS]  # fmt: skip
     for name in suite.metric_order:
         needs += [(need, f"metric '{name}'") for need in getattr(get_metric(name), "requires", ())]
     for (module, extra), what in needs:

@@ -8,7 +8,6 @@ perturbations and attacks are answered by the baseline itself.
 from __future__ import annotations
 
 import dataclasses
-import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,6 @@ from evalharness.errors import EvalHarnessError
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.registry import get_metric
 from evalharness.once import Once
-from evalharness.suite.dataset import input_columns
 from evalharness.targets.base import Target, TargetOutput, create_target
 
 if TYPE_CHECKING:
@@ -24,6 +22,17 @@ if TYPE_CHECKING:
 
     from evalharness.predictions import Predictions
     from evalharness.runner import SuiteRun
+
+
+def same_answer_kind(baseline: Predictions, candidate: Predictions, what: str) -> Predictions:
+    """``baseline`` when it answers the same kind of output as the candidate (labels, or sequences)."""
+    if baseline.is_sequence != candidate.is_sequence:
+        kinds = {True: "a sequence per row", False: "a label per row"}
+        raise EvalHarnessError(
+            f"{what} answers {kinds[baseline.is_sequence]} and the target {kinds[candidate.is_sequence]}; "
+            "a baseline must give the same kind of answer as the target"
+        )
+    return baseline
 
 
 class BaselineSide:
@@ -58,25 +67,8 @@ class BaselineSide:
         return self._predictions.get()
 
     def _predict(self) -> Predictions:
-        from evalharness.runner import portable
-
-        frame = self.run.frame()
-        started = time.perf_counter()
-        output = self.predict_frame(frame)
-        seconds = time.perf_counter() - started
-        self.target_info = portable(self.target().describe())
-        try:
-            predictions = self.run.assemble(frame, input_columns(self.run.suite, frame), output, seconds)
-        except ValueError as error:
-            raise EvalHarnessError(f"{self.run.suite.display_name}: baseline: {error}") from None
-        candidate = self.run.predictions()
-        if predictions.is_sequence != candidate.is_sequence:
-            kinds = {True: "a sequence per row", False: "a label per row"}
-            raise EvalHarnessError(
-                f"the baseline answers {kinds[predictions.is_sequence]} and the target {kinds[candidate.is_sequence]}; "
-                "a baseline must give the same kind of answer as the target"
-            )
-        return predictions
+        predictions, self.target_info = self.run.answer_every_row(self.target(), "baseline")
+        return same_answer_kind(predictions, self.run.predictions(), "the baseline")
 
     @cached_property
     def settings(self) -> MetricSettings:

@@ -141,13 +141,10 @@ class StoredBaseline:
         scores = [row.get("score") for row in rows]
         score = None if all(s is None for s in scores) else np.asarray([np.nan if s is None else s for s in scores])
         columns = input_columns(self.run.suite, frame)
+        from evalharness.compare.baseline import same_answer_kind
+
         predictions = self.run.assemble(frame, columns, TargetOutput(label=labels, score=score), 0.0)
-        if predictions.is_sequence != self.run.predictions().is_sequence:
-            raise EvalHarnessError(
-                f"the stored run {self.stored.path} answered another kind of output (sequences against labels) "
-                "than the target; compare runs of one model kind"
-            )
-        return predictions
+        return same_answer_kind(predictions, self.run.predictions(), f"the stored run {self.stored.path}")
 
     @cached_property
     def settings(self) -> Any:

@@ -170,10 +170,9 @@ class HttpTargetSpec(ClosedModel):
     def body_reads_rows(body: str) -> bool:
         """Whether the body template reads ``rows``: then every request is a batch whatever its size,
         and the answer is read as one value per row (a list of one for a single row)."""
-        from jinja2 import meta
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
+        from evalharness.targets.checks import template_names
 
-        return "rows" in meta.find_undeclared_variables(ImmutableSandboxedEnvironment().parse(body))
+        return "rows" in (template_names(body) or set())
 
     @field_validator("body")
     @classmethod

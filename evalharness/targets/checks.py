@@ -104,7 +104,7 @@ def render_problems(spec: Any, frame: Any, fields: list[str]) -> Problems:
     key = {"http": "body", "openai": "prompt"}.get(spec.kind)
     if key is None or len(frame) == 0:
         return []
-    batched = key == "body" and "rows" in (template_names(spec.body) or set())
+    batched = key == "body" and spec.body_reads_rows(spec.body)
     rows = _sample_rows(frame, fields, spec.batch_size if batched else 1)
     context = {"rows": rows} if batched else {**rows[0], "row": rows[0]}
     try:
