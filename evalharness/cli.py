@@ -1,4 +1,4 @@
-"""The ``evalharness`` command: run, validate, schema, report, serve, version."""
+"""The ``evalharness`` command: run, validate, schema, report, github, compare, serve, load-worker."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from evalharness.__about__ import __version__
+from evalharness.exitcodes import GATES_FAILED as EXIT_FAILED
+from evalharness.exitcodes import OK as EXIT_OK
+from evalharness.exitcodes import USAGE_ERROR as EXIT_USAGE
+from evalharness.exitcodes import gates_exit_code, parse_fail_on
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
 _DEFAULT_SERVED = ("suites/finance.yaml", "suites/customer_service.yaml")
 
 
@@ -18,8 +22,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     import pytest
 
     options = [f"--evalharness={path}" for path in args.suites]
-    if args.report_dir:
-        options.append(f"--evalharness-report-dir={args.report_dir}")
+    flags = {"report_dir": "report-dir", "baseline": "baseline", "fail_on": "fail-on",
+             "inconclusive": "inconclusive", "gate_on": "gate-on"}  # fmt: skip
+    options += [f"--evalharness-{flag}={getattr(args, name)}" for name, flag in flags.items() if getattr(args, name)]
     return int(pytest.main([*options, "-p", "no:cacheprovider", *extra]))
 
 
@@ -81,13 +86,34 @@ def _cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
         )
         return EXIT_USAGE
     print("wrote " + ", ".join(str(path) for path in written.values()))
-    return EXIT_OK if record.status in ("passed", "empty") else EXIT_FAILED
+    return gates_exit_code(record.summary.failed, record.summary.errors)
 
 
 def _cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
     from evalharness.compare.command import run_compare
 
     return run_compare(args.base, args.candidate, args.out, args.inconclusive, args.gates)
+
+
+def _cmd_github(args: argparse.Namespace, extra: list[str]) -> int:
+    from evalharness.github import publish
+
+    return publish(args.report_dir, args.exit_code, args.fail_on, args.log)
+
+
+def _add_github(commands: Any) -> None:
+    github = commands.add_parser(
+        "github", help="after evalharness run in GitHub Actions: step summary, annotations, outputs, fail-on",
+        description="Append the Markdown summary to $GITHUB_STEP_SUMMARY, print ::error annotations on the suite "
+        "lines of failed gates, write status, counts and report paths to $GITHUB_OUTPUT, and exit as the fail-on "
+        "policy says. ci/action.yml runs it; it works the same in any job.",
+    )  # fmt: skip
+    github.add_argument("report_dir", nargs="?", type=Path, default=Path("reports"), help="the run's report folder")
+    github.add_argument("--exit-code", type=int, help="evalharness run's exit code (2-5: the run checked nothing)")
+    github.add_argument("--fail-on", type=parse_fail_on, default="failed", metavar="{failed,error,never}",
+                        help="which outcomes fail the step (default: failed)")  # fmt: skip
+    github.add_argument("--log", type=Path, help="the run's output; an invalid suite's problems become annotations")
+    github.set_defaults(handler=_cmd_github)
 
 
 def _cmd_load_worker(args: argparse.Namespace, extra: list[str]) -> int:
@@ -142,23 +168,49 @@ def _cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
         return EXIT_FAILED
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evalharness", description="Gate model builds on quality and speed.")
-    parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="evaluate suites (pytest --evalharness ...); extra args go to pytest")
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage mistakes exiting 4, as an invalid suite does (argparse's own is 2, which
+    pytest uses for an interrupted run)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run", help="evaluate suites (pytest --evalharness ...); pytest's own options go after --",
+        description="Evaluate suites and gate on them. Exit codes: 0 passed, 1 a gate failed, 4 invalid suite or "
+        "flag, 5 no gates, 6 no gate failed but one could not be evaluated. pytest's own options go after --, "
+        "e.g. evalharness run suites/ -- -n 2",
+    )  # fmt: skip
     run.add_argument("suites", nargs="+", help="suite files or folders")
     run.add_argument("--report-dir", help="where reports are written (default: reports)")
+    run.add_argument("--baseline", metavar="RUN_JSON", help="compare with a stored run (e.g. main's last run.json)")
+    run.add_argument(
+        "--fail-on", type=parse_fail_on, metavar="{failed,error,never}",
+        help="which gate outcomes exit non-zero (default: failed: any gate that did not pass)",
+    )  # fmt: skip
+    run.add_argument("--inconclusive", choices=("fail", "pass"), help="what an inconclusive delta gate does")
+    run.add_argument("--gate-on", choices=("estimate", "bound"), help="gate every metric on its estimate or bound")
     run.set_defaults(handler=_cmd_run)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="evalharness", description="Gate model builds on quality and speed.")
+    parser.add_argument("--version", action="version", version=f"evalharness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_run(commands)
     validate = commands.add_parser("validate", help="check suites and their datasets without running the model")
     validate.add_argument("suites", nargs="+", help="suite files or folders")
     validate.set_defaults(handler=_cmd_validate)
     schema = commands.add_parser("schema", help="print the suite JSON Schema (for editors)")
     schema.set_defaults(handler=_cmd_schema)
-    report = commands.add_parser("report", help="re-render junit.xml and report.html from a run.json")
+    report = commands.add_parser("report", help="re-render junit.xml, report.html and summary.md from a run.json")
     report.add_argument("record", type=Path, help="a run.json written by a run")
     report.add_argument("--out", type=Path, help="output folder (default: the run.json's folder)")
     report.set_defaults(handler=_cmd_report)
+    _add_github(commands)
     compare = commands.add_parser(
         "compare", help="compare a candidate run with a baseline run (two run.json): deltas, intervals, delta gates"
     )
@@ -194,11 +246,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``evalharness`` console script; returns the exit code."""
-    args, extra = _parser().parse_known_args(argv)
-    if extra and args.command != "run":
-        _parser().error(f"unrecognized arguments: {' '.join(extra)}")
-    return args.handler(args, extra)
+    """Entry point of the ``evalharness`` console script; returns the exit code (see evalharness.exitcodes)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    own, passthrough = (words[: words.index("--")], words[words.index("--") + 1 :]) if "--" in words else (words, [])
+    parser = _parser()
+    args, unknown = parser.parse_known_args(own)
+    if unknown:
+        hint = "; pytest's own options go after --, e.g. evalharness run SUITE -- -x" if args.command == "run" else ""
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    if passthrough and args.command != "run":
+        parser.error(f"evalharness {args.command} takes nothing after --; only evalharness run passes it to pytest")
+    return int(args.handler(args, passthrough))
 
 
 if __name__ == "__main__":

@@ -98,12 +98,19 @@ class GateItem(pytest.Item):
             self.gate_record = self.error_record(run, error).bounded(max_cell_chars(run.spec))
             raise
         finally:
+            self._locate_record()
             self.suite_payload = run.record().model_dump(mode="json", exclude={"gates"})
             self.rows_part = self._rows_part(run)
         if self.gate_record.status == "failed":
             raise GateFailed(format_gate_failure(self.gate_record))
         if self.gate_record.status == "error":  # e.g. an invalid load run: never a pass
             raise GateFailed(f"gate {self.gate_record.name} could not be evaluated: {self.gate_record.message}")
+
+    def _locate_record(self) -> None:
+        """Give the gate's record the suite line that declares it (CI annotations point there)."""
+        if self.gate_record is not None:
+            line = self.reportinfo()[1]
+            self.gate_record = self.gate_record.model_copy(update={"line": None if line is None else line + 1})
 
     def evaluate(self, run: Any) -> Any:
         """This item's record: a gate of the suite."""

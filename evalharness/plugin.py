@@ -46,6 +46,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(overrides the suites' statistics.on_inconclusive; default there: fail)",
     )  # fmt: skip
     group.addoption(
+        "--evalharness-fail-on", type=parse_fail_on, default=None, metavar="WHAT", dest="evalharness_fail_on",
+        help="failed (default), error or never: which gate outcomes give a non-zero exit. failed: any gate that "
+        "did not pass (1 failed, 6 could not be evaluated); error: only 6; never: 0 whatever the gates say "
+        "(an invalid suite still exits 4)",
+    )  # fmt: skip
+    group.addoption(
         "--evalharness-cache", metavar="DIR", default=None, dest="evalharness_cache",
         help="keep every endpoint answer in this folder (content-addressed JSON) so a run can resume",
     )  # fmt: skip
@@ -82,6 +88,13 @@ def parse_inconclusive(value: str) -> str:
     if choice not in ("fail", "pass"):
         raise argparse.ArgumentTypeError(f"{value!r} is not fail or pass")
     return choice
+
+
+def parse_fail_on(value: str) -> str:
+    """``--evalharness-fail-on`` converter: ``failed``, ``error`` or ``never``."""
+    from evalharness.exitcodes import parse_fail_on as parse
+
+    return parse(value)
 
 
 def _check_combinations(config: pytest.Config) -> None:

@@ -58,6 +58,8 @@ class GateRecord(_Record):
     """Against the suite's baseline: its value, the paired delta and ratio with intervals, McNemar,
     every delta gate's verdict (passed, failed, inconclusive), the flips (evalharness.compare)."""
     duration_s: float = 0.0
+    line: int | None = None
+    """The line of the suite file that declares the gate (CI annotations point there)."""
 
     @field_validator("value", "compared_value", mode="before")
     @classmethod
@@ -167,8 +169,8 @@ def summarise(suites: list[SuiteRecord]) -> tuple[Summary, RunStatus]:
         errors=statuses.count("error"),
         info=statuses.count("info"),
     )
+    if summary.failed:  # known bad, whatever else could not be evaluated (as the exit code: 1 before 6)
+        return summary, "failed"
     if summary.errors:
         return summary, "error"
-    if summary.failed:
-        return summary, "failed"
     return summary, "passed" if statuses else "empty"

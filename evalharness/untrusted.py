@@ -145,8 +145,8 @@ def command_property(value: Any, limit: int | None = DEFAULT_MAX_CELL_CHARS) -> 
 def markdown_cell(value: Any, limit: int | None = DEFAULT_MAX_CELL_CHARS) -> str:
     """One value in a Markdown table cell of a step summary: :func:`untrusted`, HTML-escaped (the
     summary renders HTML), with ``|`` and the Markdown punctuation that could format or link escaped."""
-    text = html.escape(untrusted(value, limit), quote=True)
-    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
+    text = re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", untrusted(value, limit))
+    return html.escape(text, quote=True)  # after: the entities it writes (&#x27;) must keep their '#'
 
 
 def _escape_record(record: logging.LogRecord) -> None:

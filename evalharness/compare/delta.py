@@ -36,6 +36,8 @@ _TOLERANCE = 1e-12
 
 def _meets(value: float, margin: float, at_least: bool) -> bool:
     return value >= margin - _TOLERANCE if at_least else value <= margin + _TOLERANCE
+
+
 """Gates that need their quantity at or above the limit (max_ratio needs it at or below)."""
 
 

@@ -115,7 +115,8 @@ class StoredBaseline:
         return [
             f"{where} has no '{name}' gate, and {name} needs the live model to be scored again; compare runs of "
             "the same metrics, or name the baseline model in a baseline: section"
-            for name in self._live_only() if name not in recorded
+            for name in self._live_only()
+            if name not in recorded
         ]
 
     def _live_only(self) -> list[str]:

@@ -46,7 +46,10 @@ def engine_requests(frame: pd.DataFrame, columns: list[str], rows: int, seed: in
 
 
 def build_plan(
-    spec: LoadSpec, requests: list[dict[str, Any]], seed: int, engine_suite: Path | None = None,
+    spec: LoadSpec,
+    requests: list[dict[str, Any]],
+    seed: int,
+    engine_suite: Path | None = None,
     engine_side: str = "target",
 ) -> dict[str, Any]:
     """Everything the Locust process needs, as plain JSON (the driver adds its output folder). With

@@ -1,5 +1,5 @@
-"""Reports rendered from the RunRecord alone: run.json, junit.xml and report.html; and, after a
-pytest run, rows.jsonl with every answer whole (see :mod:`evalharness.report.rows`)."""
+"""Reports rendered from the RunRecord alone: run.json, junit.xml, report.html and summary.md; and,
+after a pytest run, rows.jsonl with every answer whole (see :mod:`evalharness.report.rows`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 from evalharness.record import RunRecord
+from evalharness.report.markdown import render_markdown
 from evalharness.report.render import render_html, render_junit
 from evalharness.report.rows import ROWS_FILE, merge_parts
 from evalharness.targets.secrets import redact
 
 __all__ = ["load_record", "write_reports"]
 
-REPORT_FILES = {"json": "run.json", "junit": "junit.xml", "html": "report.html"}
+REPORT_FILES = {"json": "run.json", "junit": "junit.xml", "html": "report.html", "markdown": "summary.md"}
 
 
 def _write(path: Path, text: str) -> None:
@@ -34,6 +35,7 @@ def write_reports(record: RunRecord, directory: Path, rows_parts: dict[str, str]
     _write(paths["json"], json.dumps(record.model_dump(mode="json"), indent=2, allow_nan=False) + "\n")
     _write(paths["junit"], render_junit(record))
     _write(paths["html"], render_html(record))
+    _write(paths["markdown"], render_markdown(record))
     if rows_parts is not None:
         parts = [(suite.path, rows_parts[suite.path]) for suite in record.suites if suite.path in rows_parts]
         paths["rows"] = merge_parts(directory / ROWS_FILE, record.started_at, parts)

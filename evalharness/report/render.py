@@ -8,11 +8,12 @@ is escaped, and capped at :data:`MAX_RENDERED_CHARS`. Row values go through the 
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from evalharness.record import RunRecord
+from evalharness.record import GateRecord, RunRecord
 from evalharness.report.charts import load_charts
 from evalharness.report.failure import format_cell, format_gate_failure, ordered_flips
 from evalharness.report.text import format_delta, format_interval, format_number, format_p_value, format_ratio
@@ -60,9 +61,29 @@ def environment() -> Any:
     env.filters.update(
         cell=format_cell, text=untrusted, number=format_number, interval=format_interval,
         failure_text=format_gate_failure, load_charts=load_charts,
-        delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips,
+        delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips, gate_numbers=gate_numbers,
     )  # fmt: skip
     return env
+
+
+def gate_numbers(gate: GateRecord) -> list[tuple[str, str]]:
+    """A gate's numbers for JUnit, as exact text: value, interval bounds, thresholds, n, and against a
+    baseline its delta and ratio; absent ones left out (a trend plots nothing rather than a zero)."""
+    interval = gate.interval or (None, None)
+    comparison = gate.comparison or {}
+    numbers = {
+        "value": gate.value, "low": interval[0], "high": interval[1], "min": gate.min, "max": gate.max, "n": gate.n,
+        "baseline": (comparison.get("baseline") or {}).get("value"), "delta": comparison.get("delta"),
+        "ratio": comparison.get("ratio"),
+    }  # fmt: skip
+    return [(key, _exact(number)) for key, number in numbers.items() if _exact(number)]
+
+
+def _exact(number: Any) -> str:
+    """``repr`` of a finite number (``0.9233333333333333``, ``600``), or "" for anything else."""
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        return ""
+    return repr(number)
 
 
 def _junit_time(seconds: float | None) -> str:

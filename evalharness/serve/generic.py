@@ -31,9 +31,14 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """Readiness: 200 once every model is loaded, 503 before (with the load error, if any)."""
+    """Readiness: 200 once every model is loaded, 503 before (with the load error, if any); each model's
+    sha256 and file, so a deploy can check which build answers."""
     state = request.app[STATE_KEY]
-    body = {"ready": state.ready, "models": sorted(state.models), "error": state.load_error}
+    body = {
+        "ready": state.ready, "models": sorted(state.models), "error": state.load_error,
+        "sha256": {name: model.sha256 for name, model in sorted(state.models.items())},
+        "files": {name: model.file for name, model in sorted(state.models.items())},
+    }  # fmt: skip
     return web.json_response(body, status=200 if state.ready else 503)
 
 

@@ -31,6 +31,8 @@ class ServedModel:
     target: Target
     columns: list[str]
     column_types: dict[str, str] = field(default_factory=dict)  # column -> "number" or "text"
+    sha256: str = ""  # of the model file read at start-up (a deploy's smoke check compares it)
+    file: str = ""  # that file, symbolic links resolved (models/current -> the release it points to)
 
     @property
     def text_column(self) -> str | None:
@@ -95,7 +97,9 @@ def load_served_model(suite_path: Path, name: str | None = None, side: str = "ta
     context = TargetContext(suite.base_dir, suite.spec.dataset.id, columns)
     types = {column: "number" if pd.api.types.is_numeric_dtype(frame[column]) else "text" for column in columns}
     target = create_target(spec, context)
-    return ServedModel(name or _name_for(suite_path, spec.path), suite_path, target, columns, types)
+    facts = target.describe()
+    return ServedModel(name or _name_for(suite_path, spec.path), suite_path, target, columns, types,
+                       sha256=str(facts.get("sha256", "")), file=str(facts.get("path", "")))  # fmt: skip
 
 
 def parse_model_argument(argument: str) -> tuple[str | None, Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,14 +29,14 @@ FEATURES = ["amount", "hour", "card_present", "is_international", "is_new_device
 
 
 @pytest.fixture(scope="module")
-def quantized_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:  # type: ignore[type-arg]
+def quantized_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict, Path]:  # type: ignore[type-arg]
     out = tmp_path_factory.mktemp("quantized-reports")
     command = [sys.executable, "-m", "pytest", "--evalharness", "suites/quantized.yaml", "-p", "no:cacheprovider",
                "--evalharness-report-dir", str(out)]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    return result, json.loads((out / "run.json").read_text())
+    return result, json.loads((out / "run.json").read_text()), out
 
 
 def _answers(model: Path, frame: pd.DataFrame, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +69,7 @@ def _gates(record: dict) -> dict[str, dict]:  # type: ignore[type-arg]
 
 
 def test_quantized_suite_passes_every_gate(quantized_run) -> None:  # type: ignore[no-untyped-def]
-    result, record = quantized_run
+    result, record, _ = quantized_run
     assert "9 passed" in result.stdout
     gates = _gates(record)
     speed = ["load::p95_ms", "load::cold_start_s", "load::cpu_ms_per_request", "load::rss_mib", "load::model_size_mib"]
@@ -82,7 +83,7 @@ def test_quantized_suite_passes_every_gate(quantized_run) -> None:  # type: igno
 
 def test_accuracy_comparison_matches_an_independent_computation(quantized_run, reference) -> None:  # type: ignore[no-untyped-def]
     contingency = pytest.importorskip("statsmodels.stats.contingency_tables")
-    _, record = quantized_run
+    _, record, _ = quantized_run
     gate = _gates(record)["accuracy"]
     truth, label, base_label = reference["truth"], reference["label"], reference["base_label"]
     candidate, baseline = skm.accuracy_score(truth, label), skm.accuracy_score(truth, base_label)
@@ -103,7 +104,7 @@ def test_accuracy_comparison_matches_an_independent_computation(quantized_run, r
 
 
 def test_other_gates_match_scikit_learn(quantized_run, reference) -> None:  # type: ignore[no-untyped-def]
-    _, record = quantized_run
+    _, record, _ = quantized_run
     gates = _gates(record)
     r = reference
     f1, base_f1 = skm.f1_score(r["truth"], r["label"]), skm.f1_score(r["truth"], r["base_label"])
@@ -156,7 +157,7 @@ def test_speed_ratios_are_the_rounds_geometric_mean_with_a_t_interval(quantized_
     """Each load ratio recomputed from the per-round values the record keeps, with scipy's t quantile."""
     from scipy import stats
 
-    _, record = quantized_run
+    _, record, _ = quantized_run
     load = record["suites"][0]["load"]
     versus = load["versus"]
     assert versus["rounds"] == 4 and versus["order"] == "ABBA" and not versus["baseline_invalid_reasons"]
@@ -172,3 +173,37 @@ def test_speed_ratios_are_the_rounds_geometric_mean_with_a_t_interval(quantized_
     assert versus["ratios"]["model_size_mib"]["ratio"] == pytest.approx(sizes[0] / sizes[1], rel=1e-6)
     gate = _gates(record)["load::model_size_mib"]
     assert gate["comparison"]["gates"][0]["verdict"] == "passed" and gate["comparison"]["ratio"] < 0.35
+
+
+def test_junit_carries_each_gates_numbers_for_two_independent_readers(quantized_run) -> None:  # type: ignore[no-untyped-def]
+    """junitparser and junit2html read back every gate's numbers exactly as run.json has them, and the
+    load run's time is shared by its load gates instead of booked on the first."""
+    junitparser = pytest.importorskip("junitparser")
+    junit2html = pytest.importorskip("junit2htmlreport.parser")
+    _, record, out = quantized_run
+    gates = record["suites"][0]["gates"]
+    suite = next(iter(junitparser.JUnitXml.fromfile(str(out / "junit.xml"))))
+    properties = {prop.name: prop.value for prop in suite.properties()}
+    cases = {case.name: case for case in suite}
+    for gate in gates:
+        assert float(properties[f"{gate['name']}.value"]) == gate["value"]
+        assert int(properties[f"{gate['name']}.n"]) == gate["n"]
+        blocks = r"<measurement><name>(\w+)</name><value>([^<]+)</value>"
+        measured = dict(re.findall(blocks, cases[gate["name"]].system_out))
+        assert float(measured["value"]) == gate["value"]
+        if gate["comparison"]:
+            assert float(measured["ratio"]) == gate["comparison"]["ratio"]
+        if gate["interval"]:
+            assert [float(measured["low"]), float(measured["high"])] == gate["interval"]
+        if gate["min"] is not None:
+            assert float(properties[f"{gate['name']}.min"]) == gate["min"]
+    assert float(properties["accuracy.delta"]) == pytest.approx(gates[0]["comparison"]["delta"], abs=1e-4)
+    load_times = [float(case.time) for name, case in cases.items() if name.startswith("load::")]
+    assert len(set(load_times)) == 1 and load_times[0] > 1.0  # shared evenly, none at 0
+    report = junit2html.Junit(str(out / "junit.xml"))
+    (parsed,) = report.suites
+    assert {prop.name: prop.value for prop in parsed.properties} == properties
+    parsed_cases = {case.name: case for case in parsed.all()}
+    assert set(parsed_cases) == set(cases) and all(parsed_cases[g["name"]].failure is None for g in gates)
+    assert all(f"<measurement><name>value</name><value>{g['value']!r}</value>" in parsed_cases[g["name"]].stdout
+               for g in gates)  # fmt: skip

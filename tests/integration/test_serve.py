@@ -6,6 +6,7 @@ example suites (http, kserve, openai) are run against the server from a pytest s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -88,6 +89,9 @@ def test_health_and_readiness_routes(server: str) -> None:
     assert call(f"{server}/health") == (200, {"status": "alive"})
     status, body = call(f"{server}/ready")
     assert status == 200 and body["models"] == ["customer_service", "fraud"]
+    fraud = REPO_ROOT / "models" / "fraud.onnx"
+    assert body["sha256"]["fraud"] == hashlib.sha256(fraud.read_bytes()).hexdigest()  # which build answers
+    assert body["files"]["fraud"] == str(fraud.resolve())
     assert call(f"{server}/v2/health/live")[0] == 200
     assert call(f"{server}/v2/health/ready")[0] == 200
     assert call(f"{server}/v2/models/fraud/ready") == (200, {"name": "fraud", "ready": True})

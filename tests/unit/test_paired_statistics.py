@@ -100,7 +100,9 @@ def _predictions(expected, predicted, score=None) -> Predictions:  # type: ignor
     ],
 )
 def test_each_resampler_recomputes_its_metric_on_resampled_rows(  # type: ignore[no-untyped-def]
-    name: str, options: dict, reference  # type: ignore[type-arg]
+    name: str,
+    options: dict,
+    reference,  # type: ignore[type-arg]
 ) -> None:
     rng = np.random.default_rng(7)
     truth = rng.integers(0, 3 if options else 2, 500)

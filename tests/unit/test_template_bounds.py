@@ -23,7 +23,7 @@ def test_ordinary_bodies_render_as_jinja_renders_them() -> None:
     text = (
         '{"instances": {{ rows | tojson }}, "n": {{ rows | length }}, "first": "{{ rows[0].text }}", '
         '"pad": "{{ "%05.1f" | format(rows[1].amount) }}", "ids": [{% for r in rows %}{{ r.id }}'
-        '{% if not loop.last %},{% endif %}{% endfor %}]}'
+        "{% if not loop.last %},{% endif %}{% endfor %}]}"
     )
     reference = ImmutableSandboxedEnvironment(autoescape=True)
     reference.policies["json.dumps_kwargs"] = {"sort_keys": False}
