@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup browser lint models benchmark schema clean serve examples mlserver microbench
+.PHONY: eval test setup browser lint citools models benchmark schema clean serve examples mlserver microbench
 
 setup: $(STAMP)
 
@@ -31,9 +31,14 @@ examples: $(STAMP)
 test: $(STAMP) browser mlserver lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) citools
 	$(BIN)/ruff check evalharness tests benchmarks scripts
 	$(BIN)/mypy
+	bash scripts/lint-ci.sh
+
+citools:
+	@bash scripts/install-actionlint.sh
+	@bash scripts/install-groovy-lint.sh | tail -n 1
 
 browser:
 	@bash scripts/install-browser.sh

@@ -92,7 +92,7 @@ def _cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
 def _cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
     from evalharness.compare.command import run_compare
 
-    return run_compare(args.base, args.candidate, args.out, args.inconclusive, args.gates)
+    return run_compare(args.base, args.candidate, args.out, args.inconclusive, args.gates, args.fail_on)
 
 
 def _cmd_github(args: argparse.Namespace, extra: list[str]) -> int:
@@ -221,6 +221,8 @@ def _parser() -> argparse.ArgumentParser:
         "--inconclusive", choices=("fail", "pass"), help="what an inconclusive delta gate does (default: fail)"
     )
     compare.add_argument("--gates", type=Path, metavar="SUITE", help="judge with the delta gates this suite declares")
+    compare.add_argument("--fail-on", type=parse_fail_on, default="failed", metavar="{failed,error,never}",
+                         help="which gate outcomes exit non-zero (default: failed)")  # fmt: skip
     compare.set_defaults(handler=_cmd_compare)
     serve = commands.add_parser("serve", help="serve suites' local models over JSON, OpenAI and KServe v2 routes")
     serve.add_argument(

@@ -4,7 +4,7 @@
 # It has its own environment because its pins (fastapi, uvloop, grpcio) are not ours. Without it the
 # test is skipped with a reason; everything else still runs.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 VENV=.venv-mlserver
 PYTHON=${PYTHON:-python3}
 if [ -f "$VENV/.installed" ]; then

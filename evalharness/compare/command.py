@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from evalharness.errors import EvalHarnessError
+from evalharness.exitcodes import USAGE_ERROR as EXIT_USAGE
+from evalharness.exitcodes import FailOn, apply_fail_on, gates_exit_code
 from evalharness.record import GateRecord, RunRecord
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
 
 
 @dataclass
@@ -47,9 +47,15 @@ class PlainTerminal:
 
 
 def run_compare(
-    base: Path, candidate: Path, out: Path | None, inconclusive: str | None, gates: Path | None = None
+    base: Path,
+    candidate: Path,
+    out: Path | None,
+    inconclusive: str | None,
+    gates: Path | None = None,
+    fail_on: FailOn = "failed",
 ) -> int:
-    """Compare two stored runs, print the table, write the reports; 0 passed, 1 failed, 4 bad input.
+    """Compare two stored runs, print the table, write the reports; exit 0 passed, 1 failed, 4 bad input,
+    6 a gate could not be evaluated, then ``fail_on`` applied (:mod:`evalharness.exitcodes`).
 
     The delta gates are the candidate run's own, or those a suite file declares (``gates``)."""
     from evalharness.compare.runs import compare_runs
@@ -71,7 +77,8 @@ def run_compare(
         pairing = {str(g.comparison["pairing"]) for g in suite.gates if g.comparison and g.comparison.get("pairing")}
         how = " and ".join(sorted(pairing)) or "nothing compared"
         print(f"{suite.name}: compared on {how} (rows: paired row by row; intervals: from the two recorded intervals)")
-    return EXIT_OK if record.status in ("passed", "empty") else EXIT_FAILED
+    code = gates_exit_code(record.summary.failed, record.summary.errors)
+    return apply_fail_on(code, fail_on, record.summary.errors)
 
 
 def suite_delta_gates(path: Path) -> dict[str, dict[str, Any]]:

@@ -19,9 +19,9 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SCRIPT, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-def test_run_passes_extra_arguments_to_pytest(tmp_path: Path) -> None:
+def test_run_passes_what_follows_the_double_dash_to_pytest(tmp_path: Path) -> None:
     demo_project(tmp_path, "accuracy: {min: 0.8}\nf1: {min: 0.99}")
-    result = _cli("run", "suite.yaml", "--report-dir", "out", "-k", "accuracy", cwd=tmp_path)
+    result = _cli("run", "suite.yaml", "--report-dir", "out", "--", "-k", "accuracy", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed, 1 deselected" in result.stdout
     assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "passed"

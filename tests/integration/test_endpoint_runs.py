@@ -81,7 +81,7 @@ def test_a_planted_key_appears_in_no_output(server: str, tmp_path: Path) -> None
     result = run_pytest(tmp_path, "-rA", "-vv", "--log-level=DEBUG", "--log-file=run.log",
                         "--log-file-level=DEBUG", "--evalharness-cache=cache", "--junitxml=pytest-junit.xml",
                         env={"EVALHARNESS_PLANTED": SECRET})  # fmt: skip
-    assert result.returncode == 1  # every request is refused (401): the gate errors, it never passes
+    assert result.returncode == 6  # every request is refused (401): the gate is not evaluated, it never passes
     outputs = {"stdout": result.stdout, "stderr": result.stderr}
     outputs.update({str(path.relative_to(tmp_path)): path.read_text(errors="replace")
                     for path in tmp_path.rglob("*") if path.is_file() and path.suffix != ".csv"})  # fmt: skip

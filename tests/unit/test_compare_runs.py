@@ -41,7 +41,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _run(suite: Path, reports: Path, *options: str) -> int:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return main(["run", str(suite), "--report-dir", str(reports), "-q", "-p", "no:cacheprovider", *options])
+        return main(["run", str(suite), "--report-dir", str(reports), "--", "-q", "-p", "no:cacheprovider", *options])
 
 
 def _gates(record: Path) -> dict[str, Any]:
