@@ -25,7 +25,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     flags = {"report_dir": "report-dir", "baseline": "baseline", "fail_on": "fail-on",
              "inconclusive": "inconclusive", "gate_on": "gate-on"}  # fmt: skip
     options += [f"--evalharness-{flag}={getattr(args, name)}" for name, flag in flags.items() if getattr(args, name)]
-    return int(pytest.main([*options, "-p", "no:cacheprovider", *extra]))
+    # evalharness is imported already (this command), so pytest cannot rewrite the plugin's asserts: it has none
+    quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    return int(pytest.main([*options, "-p", "no:cacheprovider", *quiet, *extra]))
 
 
 def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
