@@ -252,3 +252,34 @@ def test_the_actions_scripts_pass_shellcheck_and_read_inputs_only_from_env(tmp_p
     planted = tmp_path / "step0.sh"
     planted.write_text(planted.read_text() + "\nrm -rf $EH_REPORT_DIR/*\n")
     assert subprocess.run(["shellcheck", str(planted)], capture_output=True).returncode == 1  # the checker is live
+
+
+def _readme_section(title: str) -> str:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_readme_exit_code_table_is_the_code(tmp_path: Path) -> None:
+    from evalharness import exitcodes
+
+    rows = re.findall(r"^\| (\d) \| ([a-z-]+) \|", _readme_section("In CI"), re.MULTILINE)
+    assert {int(code): status for code, status in rows} == exitcodes.STATUS_BY_CODE
+
+
+def test_the_readme_workflow_uses_the_action_as_declared_and_passes_actionlint(tmp_path: Path) -> None:
+    section = _readme_section("In CI")
+    (block,) = re.findall(r"^```yaml\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    workflow = yaml.safe_load(block)
+    action = yaml.safe_load((REPO_ROOT / "ci" / "action.yml").read_text())
+    (gate,) = [step for step in workflow["jobs"]["gate"]["steps"] if str(step.get("uses", "")).endswith("/ci@v0.1.0")]
+    assert set(gate["with"]) <= set(action["inputs"])
+    table = dict(re.findall(r"^\| `([\w-]+)` \|\s*`?([^|`]*?)`?\s*\|", section, re.MULTILINE))
+    assert table == {name: str(spec.get("default", "(required)")) for name, spec in action["inputs"].items()}
+    assert all(f"`{name}`" in section for name in action["outputs"])
+    if not ACTIONLINT.exists() or shutil.which("node") is None:
+        pytest.skip("actionlint is not installed: scripts/install-actionlint.sh could not install it here")
+    (tmp_path / "model-gate.yml").write_text(block)
+    linted = subprocess.run(["node", "scripts/actionlint.mjs", str(tmp_path / "model-gate.yml")], cwd=REPO_ROOT,
+                            capture_output=True, text=True)  # fmt: skip
+    assert linted.returncode == 0, linted.stdout

@@ -135,3 +135,22 @@ def test_the_last_guard_catches_what_no_source_escaped(pytester: pytest.Pytester
     text = result.stdout.str()
     assert result.ret == 1 and "FROM-STDOUT" in text and "FROM-STDERR" in text
     assert problems("stdout", text) == []
+
+
+def test_the_step_summary_and_annotations_carry_no_injected_command(run: tuple[Path, Any], tmp_path: Path) -> None:
+    """`evalharness github` on the hostile run: its only workflow commands are its own annotations,
+    one line each, with the hostile text escaped inside; the summary file holds no raw escape."""
+    folder, result = run
+    files = {name: tmp_path / name.lower() for name in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")}
+    env = {**os.environ, **{name: str(path) for name, path in files.items()}, "GITHUB_WORKSPACE": str(folder)}
+    published = subprocess.run([sys.executable, "-m", "evalharness", "github", "reports", "--exit-code",
+                                str(result.returncode)], cwd=folder, capture_output=True, text=True, env=env,
+                               timeout=60)  # fmt: skip
+    assert published.returncode == 1, published.stderr
+    ours = re.compile(r"^::error file=(answers|errors)\.yaml,line=6,title=[^:\n]*::[^\n]*$")
+    commands = [line for line in published.stdout.splitlines() if COMMAND.match(line)]
+    assert len(commands) == 2 and all(ours.match(line) for line in commands), commands
+    assert "\\x0a::error::INJECTED\\x0a\\x1b[31mred" in commands[1]  # kept, escaped inside one line
+    summary = files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
+    assert problems("summary", summary) == [] and "INJECTED" in summary
+    assert problems("summary.md", (folder / "reports" / "summary.md").read_text(encoding="utf-8")) == []
