@@ -62,10 +62,13 @@ class ResultCollector:
         code = exitcodes.gates_exit_code(statuses.count("failed"), statuses.count("error"))
         policy: exitcodes.FailOn = self.config.getoption("evalharness_fail_on") or "failed"
         final = exitcodes.apply_fail_on(code, policy, statuses.count("error"))
-        if final != code:
+        errors = statuses.count("error")
+        if final == exitcodes.OK:
             outcome = exitcodes.STATUS_BY_CODE[code]
-            self.exit_note = f"exit {final}: the gates {outcome}, and --fail-on {policy} lets that pass"
-        elif code == exitcodes.GATES_ERROR:
+            self.exit_note = f"exit 0: the gates {outcome}, and --fail-on {policy} lets that pass"
+        elif final == exitcodes.GATES_ERROR and code == exitcodes.GATES_FAILED:
+            self.exit_note = f"exit 6: --fail-on error lets failed gates pass, but {errors} could not be evaluated"
+        elif final == exitcodes.GATES_ERROR:
             self.exit_note = "exit 6: no gate failed, but some could not be evaluated"
         session.exitstatus = final
 

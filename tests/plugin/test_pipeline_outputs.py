@@ -103,6 +103,13 @@ def test_exit_codes_tell_a_failed_gate_from_one_not_evaluated(pytester: pytest.P
     errored.stdout.fnmatch_lines(["evalharness: exit 6: no gate failed, but some could not be evaluated"])
     assert pytester.runpytest("--evalharness", "suite.yaml", "--evalharness-fail-on=error").ret == 6
     assert pytester.runpytest("--evalharness", "suite.yaml", "--evalharness-fail-on=never").ret == 0
+    write_suite(pytester.path, "accuracy: {min: 0.99}\nprecision: {min: 0.5}",
+                dataset="{path: data.csv, id: row_id, expected: y, inputs: [x1, x2], positive_label: 1}")  # fmt: skip
+    both = pytester.runpytest("--evalharness", "suite.yaml")
+    assert both.ret == 1  # a failed gate wins over one not evaluated: the build is known bad
+    under_error = pytester.runpytest("--evalharness", "suite.yaml", "--evalharness-fail-on=error")
+    assert under_error.ret == 6
+    under_error.stdout.fnmatch_lines(["evalharness: exit 6: --fail-on error lets failed gates pass, but 1 could not*"])
 
 
 def test_a_users_own_failing_test_keeps_exit_1(pytester: pytest.Pytester) -> None:
