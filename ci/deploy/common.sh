@@ -4,7 +4,7 @@
 # a deploy points it at a new file and restarts the server, a rollback points it back.
 set -eu
 MODEL_LINK=${MODEL_LINK:-models/current.onnx}
-SERVE_SUITE=${SERVE_SUITE:-suites/production.yaml}
+SERVE_SUITE=${SERVE_SUITE:-ci/deploy/production.yaml}
 SERVE_HOST=${SERVE_HOST:-127.0.0.1}
 SERVE_PORT=${SERVE_PORT:-8765}
 RUN_DIR=${RUN_DIR:-run}

@@ -149,9 +149,9 @@ def jenkins_workspace(workspace: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     port = _free_port()
     env = {**os.environ, "SERVE_PORT": str(port), "HF_HUB_OFFLINE": "1", "PY_COLORS": "0"}
     env.pop("VENV", None)
-    smoke = (workspace / "suites" / "smoke.yaml").read_text().replace("127.0.0.1:8765", f"127.0.0.1:{port}")
-    (workspace / "suites" / "smoke-here.yaml").write_text(smoke)
-    (workspace / "suites" / "smoke-strict.yaml").write_text(smoke.replace("min: 0.92", "min: 0.99"))
+    smoke = (workspace / "ci" / "deploy" / "smoke.yaml").read_text().replace("127.0.0.1:8765", f"127.0.0.1:{port}")
+    (workspace / "ci" / "deploy" / "smoke-here.yaml").write_text(smoke)
+    (workspace / "ci" / "deploy" / "smoke-strict.yaml").write_text(smoke.replace("min: 0.92", "min: 0.99"))
     first = subprocess.run(["sh", "ci/deploy/deploy.sh", "models/fraud_mlp.onnx"], cwd=workspace, capture_output=True,
                            text=True, env={**env, "VENV": str(venv)}, timeout=120)  # fmt: skip
     assert first.returncode == 0, first.stdout + first.stderr  # production before this build: the fp32 model
@@ -174,7 +174,7 @@ def test_the_jenkinsfile_gates_deploys_and_rolls_back(jenkins_workspace: tuple[P
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(workspace / "reports/quality" / name, target)
 
-    parameters = {"QUALITY_SUITES": "suites/finance.yaml", "SMOKE_SUITE": "suites/smoke-here.yaml"}
+    parameters = {"QUALITY_SUITES": "suites/finance.yaml", "SMOKE_SUITE": "ci/deploy/smoke-here.yaml"}
     ran = jenkinsfile.run(workspace, parameters, env, before={"Compare with production": copy_artifacts})
     assert [(step["section"], step["code"]) for step in ran] == [
         ("Set up", 0), ("Evaluate", 0), ("Load test", 0), ("Compare with production", 0), ("Deploy", 0), ("Deploy", 0),
@@ -193,7 +193,7 @@ def test_the_jenkinsfile_gates_deploys_and_rolls_back(jenkins_workspace: tuple[P
     venv_env = {**env, "VENV": str(workspace / ".venv")}
     subprocess.run(redeploy, cwd=workspace, check=True, capture_output=True, env=venv_env, timeout=120)
     (workspace / "run/previous-model").unlink()
-    parameters = {**parameters, "SMOKE_SUITE": "suites/smoke-strict.yaml", "SERVING_SUITE": "suites/finance.yaml"}
+    parameters = {**parameters, "SMOKE_SUITE": "ci/deploy/smoke-strict.yaml", "SERVING_SUITE": "suites/finance.yaml"}
     ran = jenkinsfile.run(workspace, parameters, env, before={"Compare with production": copy_artifacts})
     assert [(step["section"], step["code"]) for step in ran][-3:] == [("Deploy", 0), ("Deploy", 1), ("post failure", 0)]
     assert "rolling back models/current.onnx from fraud_int8.onnx to fraud_mlp.onnx" in ran[-1]["stdout"]
