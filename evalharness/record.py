@@ -118,6 +118,7 @@ class SuiteRecord(_Record):
     max_cell_chars: int = DEFAULT_MAX_CELL_CHARS  # rows' values and labels are cut to this (rows.jsonl: whole)
     predict_seconds: float | None = None
     confusion_matrix: dict[str, Any] | None = None
+    curves: dict[str, Any] | None = None  # ROC, precision-recall, calibration, score histograms (binary scores)
     failing_rows: list[dict[str, Any]] = Field(default_factory=list)
     failing_rows_total: int = 0
     error: str | None = None

@@ -345,6 +345,7 @@ class SuiteRun:
         wrong, labels = np.flatnonzero(~predictions.correct), predictions.labels
         return {
             **facts,
+            "curves": _curves(predictions),
             "confusion_matrix": {
                 "labels": bounded_value([label.item() if hasattr(label, "item") else label for label in labels], limit),
                 "matrix": predictions.confusion.tolist(),
@@ -352,6 +353,16 @@ class SuiteRun:
             "failing_rows_total": int(wrong.size),
             "failing_rows": predictions.rows(wrong[: self.spec.report.failing_rows_cap], predictions.row_loss, limit),
         }
+
+
+def _curves(predictions: Predictions) -> dict[str, Any] | None:
+    """The report's classifier curves, when the target gives a score for a two-class task."""
+    from evalharness.report.curves import classification_curves
+
+    if predictions.score is None or len(predictions.labels) != 2 or not predictions.knows_positive:
+        return None
+    truth, _ = predictions.binary_truth()
+    return classification_curves(truth, predictions.score, predictions.resolved_positive_label())
 
 
 def declared_target(suite: LoadedSuite, target: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ after a pytest run, rows.jsonl with every answer whole (see :mod:`evalharness.re
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from evalharness.record import RunRecord
@@ -24,6 +25,38 @@ def _write(path: Path, text: str) -> None:
     partial.replace(path)
 
 
+ASSETS = ("report.css", "report.js")
+"""The HTML report's sibling files, shipped with the templates; plotly.min.js comes from plotly."""
+
+
+def plotly_js() -> Path | None:
+    """plotly.js as the plotly package ships it, or None when plotly is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    return found if found.is_file() else None
+
+
+def copy_assets(directory: Path) -> None:
+    """Put report.css, report.js and plotly.min.js beside report.html (once; the folder is the report).
+
+    Without plotly installed the report keeps its static SVG charts, and no stale plotly.min.js stays."""
+    from evalharness.report.render import templates_dir
+
+    for name in ASSETS:
+        source, target = templates_dir() / name, directory / name
+        if not target.is_file() or target.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, target)
+    plotly, target = plotly_js(), directory / "plotly.min.js"
+    if plotly is None:
+        target.unlink(missing_ok=True)
+    elif not target.is_file() or target.stat().st_size != plotly.stat().st_size:
+        shutil.copyfile(plotly, target)
+
+
 def write_reports(record: RunRecord, directory: Path, rows_parts: dict[str, str] | None = None) -> dict[str, Path]:
     """Write every report into ``directory``; returns report kind -> path.
 
@@ -36,6 +69,7 @@ def write_reports(record: RunRecord, directory: Path, rows_parts: dict[str, str]
     _write(paths["junit"], render_junit(record))
     _write(paths["html"], render_html(record))
     _write(paths["markdown"], render_markdown(record))
+    copy_assets(directory)
     if rows_parts is not None:
         parts = [(suite.path, rows_parts[suite.path]) for suite in record.suites if suite.path in rows_parts]
         paths["rows"] = merge_parts(directory / ROWS_FILE, record.started_at, parts)

@@ -16,6 +16,7 @@ from typing import Any
 from evalharness.record import GateRecord, RunRecord
 from evalharness.report.charts import load_charts
 from evalharness.report.failure import format_cell, format_gate_failure, ordered_flips
+from evalharness.report.figures import suite_figures
 from evalharness.report.text import format_delta, format_interval, format_number, format_p_value, format_ratio
 from evalharness.untrusted import untrusted, untrusted_lines
 
@@ -36,6 +37,8 @@ def _finalize(value: Any) -> Any:
     with ``::``, nothing XML forbids) and capped."""
     if value is None or isinstance(value, _undefined_type()):
         return ""
+    if isinstance(value, _markup_type()):  # built by us and escaped already: tojson, the SVG charts
+        return value
     return untrusted_lines(value, MAX_RENDERED_CHARS) if isinstance(value, str) else value
 
 
@@ -43,6 +46,12 @@ def _undefined_type() -> type:
     import jinja2
 
     return jinja2.Undefined
+
+
+def _markup_type() -> type:
+    import markupsafe
+
+    return markupsafe.Markup
 
 
 @cache
@@ -62,6 +71,7 @@ def environment() -> Any:
         cell=format_cell, text=untrusted, number=format_number, interval=format_interval,
         failure_text=format_gate_failure, load_charts=load_charts,
         delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips, gate_numbers=gate_numbers,
+        figures=lambda suite, index: suite_figures(index, suite),
     )  # fmt: skip
     return env
 

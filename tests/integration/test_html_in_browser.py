@@ -22,6 +22,12 @@ pytestmark = [
 ]
 
 
+def _ours(tag: str, attrs: dict[str, str | None]) -> bool:
+    """The report's own scripts: its sibling plotly.min.js and report.js, and inert JSON data blocks."""
+    own = attrs.get("src") in ("plotly.min.js", "report.js") or attrs.get("type") == "application/json"
+    return tag == "script" and own
+
+
 class _Elements(HTMLParser):
     """Counts elements and keeps the text of each gate row, as the browser serialised them."""
 
@@ -32,7 +38,11 @@ class _Elements(HTMLParser):
         self._in_row = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
+        found = dict(attrs)  # a load chart's svg has role="img" and no class; plotly's and the twins differ
+        static = tag == "svg" and (found.get("role") != "img" or "static-chart" in (found.get("class") or ""))
+        twin = tag == "figure" and "figure" in (dict(attrs).get("class") or "").split()  # a plotly figure's frame
+        self.tags.append("script:ours" if _ours(tag, dict(attrs)) else "svg:static" if static else
+                         "figure:plotly" if twin else tag)  # fmt: skip
         if tag == "tr" and any(name == "data-gate" for name, _ in attrs):
             self._in_row = True
             self.gate_rows.append("")

@@ -1,0 +1,139 @@
+"""Static SVG charts: the fallback every interactive chart of the HTML report carries, shown where
+scripts cannot run (Jenkins serves archived HTML with a CSP that blocks them). Colours come from
+report.css classes (``series-N``, ``heat-N``), never from style attributes; every label is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evalharness.untrusted import untrusted
+
+WIDTH, HEIGHT = 420.0, 300.0
+LEFT, RIGHT, TOP, BOTTOM = 58.0, 12.0, 30.0, 42.0
+HEAT_LEVELS = 6
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line or one set of bars: legend label, x and y values."""
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+
+
+def _text(value: object, limit: int = 60) -> str:
+    """A label on one safe line (class names come from the data), capped and HTML-escaped."""
+    text = untrusted(value)
+    return html.escape(text if len(text) <= limit else text[: limit - 1] + "…", quote=True)
+
+
+def _label(value: object, limit: int) -> str:
+    """A short label whose whole text is its tooltip."""
+    return f"<title>{_text(value, 500)}</title>{_text(value, limit)}"
+
+
+def _number(value: float) -> str:
+    """A tick label: 0.25, 12.5, 4,000."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+class _Frame:
+    """A plot area mapping data ranges onto the view box, with axes, ticks and axis titles."""
+
+    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+        self.x0, self.x1 = x_range
+        self.y0, self.y1 = y_range if y_range[1] > y_range[0] else (y_range[0], y_range[0] + 1.0)
+
+    def x(self, value: float) -> float:
+        span = (self.x1 - self.x0) or 1.0
+        return LEFT + (value - self.x0) / span * (WIDTH - LEFT - RIGHT)
+
+    def y(self, value: float) -> float:
+        return HEIGHT - BOTTOM - (value - self.y0) / (self.y1 - self.y0) * (HEIGHT - TOP - BOTTOM)
+
+    def axes(self, x_title: str, y_title: str) -> list[str]:
+        parts = [f'<path class="axis" d="M{LEFT},{TOP} V{HEIGHT - BOTTOM} H{WIDTH - RIGHT}"/>']
+        for step in range(5):
+            xv = self.x0 + (self.x1 - self.x0) * step / 4
+            yv = self.y0 + (self.y1 - self.y0) * step / 4
+            parts.append(f'<text class="tick" x="{self.x(xv):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
+                         f"{_number(xv)}</text>")  # fmt: skip
+            parts.append(
+                f'<text class="tick" x="{LEFT - 4}" y="{self.y(yv) + 4:.1f}" text-anchor="end">{_number(yv)}</text>'
+            )
+        parts.append(f'<text class="axis-title" x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" text-anchor="middle">'
+                     f"{_text(x_title)}</text>")  # fmt: skip
+        parts.append(f'<text class="axis-title" transform="translate(12 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" '
+                     f'text-anchor="middle">{_text(y_title)}</text>')  # fmt: skip
+        return parts
+
+
+def _svg(title: str, parts: list[str], legend: Sequence[str] = ()) -> str:
+    keys = "".join(
+        f'<text class="legend-key series-{i}" x="{LEFT + 180 * i}" y="14">&#9632; {_label(label, 26)}</text>'
+        for i, label in enumerate(legend)
+    )
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="static-chart" viewBox="0 0 {WIDTH:g} {HEIGHT:g}" '
+            f'role="img" aria-label="{_text(title)}"><title>{_text(title)}</title>'
+            f'{"".join(parts)}{keys}</svg>')  # fmt: skip
+
+
+def line_chart(title: str, series: Sequence[Series], x_title: str, y_title: str,
+               x_range: tuple[float, float] = (0.0, 1.0), y_range: tuple[float, float] = (0.0, 1.0),
+               diagonal: bool = False) -> str:  # fmt: skip
+    """Lines (and a dashed y = x reference when ``diagonal``), each in its series colour."""
+    frame = _Frame(x_range, y_range)
+    parts = frame.axes(x_title, y_title)
+    if diagonal:
+        parts.append(f'<path class="reference" d="M{frame.x(x_range[0]):.1f},{frame.y(y_range[0]):.1f} '
+                     f'L{frame.x(x_range[1]):.1f},{frame.y(y_range[1]):.1f}"/>')  # fmt: skip
+    for index, line in enumerate(series):
+        points = " ".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in zip(line.x, line.y))
+        parts.append(f'<polyline class="line series-{index}" points="{points}"/>')
+    return _svg(title, parts, [line.label for line in series])
+
+
+def bar_chart(title: str, edges: Sequence[float], series: Sequence[Series], x_title: str, y_title: str) -> str:
+    """Bars per bin, the series side by side within each bin (a histogram per class)."""
+    peak = max((max(line.y, default=0) for line in series), default=0) or 1
+    frame = _Frame((edges[0], edges[-1]), (0.0, float(peak)))
+    parts = frame.axes(x_title, y_title)
+    for index, line in enumerate(series):
+        for left, right, count in zip(edges[:-1], edges[1:], line.y):
+            width = (frame.x(right) - frame.x(left)) / len(series)
+            x = frame.x(left) + width * index
+            parts.append(f'<rect class="bar series-{index}" x="{x:.1f}" y="{frame.y(count):.1f}" width="{width:.1f}" '
+                         f'height="{frame.y(0) - frame.y(count):.1f}"><title>{_number(left)}-{_number(right)}: '
+                         f"{count}</title></rect>")  # fmt: skip
+    return _svg(title, parts, [line.label for line in series])
+
+
+def heatmap(title: str, matrix: Sequence[Sequence[int]], labels: Sequence[str], x_title: str, y_title: str) -> str:
+    """A labelled count matrix, each cell shaded by its share of its row (``heat-0`` to ``heat-5``)."""
+    size = max(len(labels), 1)
+    cell = min((WIDTH - LEFT - RIGHT) / size, (HEIGHT - TOP - BOTTOM) / size)
+    parts = []
+    for row, (name, counts) in enumerate(zip(labels, matrix)):
+        total = sum(counts) or 1
+        y = TOP + row * cell
+        parts.append(
+            f'<text class="tick" x="{LEFT - 4}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{_label(name, 8)}</text>'
+        )
+        for column, count in enumerate(counts):
+            level = min(int(count / total * HEAT_LEVELS), HEAT_LEVELS - 1)
+            x = LEFT + column * cell
+            parts.append(f'<rect class="heat-{level}" x="{x:.1f}" y="{y:.1f}" width="{cell:.1f}" height="{cell:.1f}"/>'
+                         f'<text class="cell-count{" dark" if level >= 3 else ""}" x="{x + cell / 2:.1f}" '
+                         f'y="{y + cell / 2 + 4:.1f}" text-anchor="middle">{count}</text>')  # fmt: skip
+    for column, name in enumerate(labels):
+        parts.append(f'<text class="tick" x="{LEFT + column * cell + cell / 2:.1f}" y="{TOP + size * cell + 14:.1f}" '
+                     f'text-anchor="middle">{_label(name, 14)}</text>')  # fmt: skip
+    parts.append(f'<text class="axis-title" x="{LEFT + size * cell / 2:.1f}" y="{TOP + size * cell + 32:.1f}" '
+                 f'text-anchor="middle">{_text(x_title)}</text>')  # fmt: skip
+    parts.append(f'<text class="axis-title" transform="translate(12 {TOP + size * cell / 2:.1f}) rotate(-90)" '
+                 f'text-anchor="middle">{_text(y_title)}</text>')  # fmt: skip
+    return _svg(title, parts)

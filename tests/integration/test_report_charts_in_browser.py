@@ -1,0 +1,165 @@
+"""The HTML report's charts in a real headless Chromium (Debian's chromium and chromium-driver, driven
+by selenium), served over HTTP on 127.0.0.1: plotly draws every chart where scripts may run; under
+Jenkins' Content-Security-Policy no script runs, the page is still styled by report.css and every
+chart's static SVG twin shows. Hostile class names stay inert in both."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.builders import write_suite
+
+pytestmark = pytest.mark.integration
+webdriver = pytest.importorskip("selenium.webdriver")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+if CHROMIUM is None or DRIVER is None:
+    pytest.skip("chromium and chromium-driver are not installed (make browser installs them)", allow_module_level=True)
+
+JENKINS_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'self';"
+HOSTILE = '<img src=x onerror="window.pwned=1">fraud'
+FIGURES = 5  # ROC, precision-recall, score distribution, calibration, confusion matrix
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    csp: str | None = None
+
+    def end_headers(self) -> None:
+        if self.csp:
+            self.send_header("Content-Security-Policy", self.csp)
+        super().end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run whose two classes are hostile HTML, with scores: every classifier chart applies."""
+    folder = tmp_path_factory.mktemp("charts")
+    rng = np.random.default_rng(5)
+    truth = rng.random(400) < 0.3
+    score = np.clip(np.where(truth, rng.beta(5, 2, 400), rng.beta(2, 5, 400)), 0, 1).round(4)
+    labels = np.where(truth, HOSTILE, "legit")
+    with (folder / "data.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([["row_id", "x", "y"], *([f"r{i}", i, label] for i, label in enumerate(labels))])
+    with (folder / "out.csv").open("w", newline="") as handle:
+        answers = np.where(score > 0.5, HOSTILE, "legit")
+        csv.writer(handle).writerows(
+            [["row_id", "answer", "p"], *([f"r{i}", a, s] for i, (a, s) in enumerate(zip(answers, score)))]
+        )
+    positive = HOSTILE.replace('"', '\\"')
+    write_suite(folder, "accuracy: {min: 0.5}\nauc: {min: 0.5}",
+                target="{kind: file, path: out.csv, label: answer, score: p}",
+                dataset="{path: data.csv, id: row_id, expected: y, inputs: [x], positive_label: "
+                        f'"{positive}"}}')  # fmt: skip
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--evalharness", "suite.yaml",
+               "--evalharness-report-dir=reports"]  # fmt: skip
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    return folder / "reports"
+
+
+def _serve(directory: Path, csp: str | None) -> tuple[http.server.ThreadingHTTPServer, threading.Thread]:
+    handler = type("Handler", (_Handler,), {"csp": csp})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--window-size=1400,1900"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open(browser: Any, reports: Path, csp: str | None) -> list[dict[str, Any]]:
+    server, thread = _serve(reports, csp)
+    try:
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/report.html")
+        browser.implicitly_wait(0)
+        for _ in range(100):  # plotly draws asynchronously; under the CSP nothing will come
+            done = browser.execute_script("return document.querySelectorAll('figure[data-rendered]').length")
+            if done == FIGURES or csp:
+                break
+            browser.execute_script("return new Promise(r => setTimeout(r, 100))")
+        return [entry for entry in browser.get_log("browser") if "favicon.ico" not in entry["message"]]
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def test_plotly_draws_every_chart_where_scripts_run(browser: Any, reports: Path, tmp_path: Path) -> None:
+    log = _open(browser, reports, None)
+    assert [entry for entry in log if entry["level"] == "SEVERE"] == []  # the console shows no error
+    state = browser.execute_script("""return {
+        figures: document.querySelectorAll('figure.figure').length,
+        drawn: document.querySelectorAll('figure[data-rendered=plotly] .main-svg').length > 0,
+        rendered: document.querySelectorAll('figure[data-rendered=plotly]').length,
+        hidden: [...document.querySelectorAll('figure.figure .fallback')].every(f => f.offsetHeight === 0),
+        pwned: window.pwned === 1, images: document.querySelectorAll('img').length}""")
+    assert state == {
+        "figures": FIGURES,
+        "drawn": True,
+        "rendered": FIGURES,
+        "hidden": True,
+        "pwned": False,
+        "images": 0,
+    }
+    ticks = browser.execute_script("return [...document.querySelectorAll('#figure-s1-confusion .xtick text')]"
+                                   ".map(t => t.textContent)")  # fmt: skip
+    assert HOSTILE in ticks  # the class name is shown as text, not parsed as markup
+    browser.save_screenshot(str(tmp_path / "plotly.png"))
+    assert (tmp_path / "plotly.png").stat().st_size > 50_000
+
+
+def test_under_jenkins_csp_the_report_is_styled_and_the_svg_charts_show(
+    browser: Any, reports: Path, tmp_path: Path
+) -> None:
+    log = _open(browser, reports, JENKINS_CSP)
+    assert any("Blocked script execution" in entry["message"] for entry in log)  # the policy was in force
+    state = browser.execute_script("""
+        const status = getComputedStyle(document.getElementById('run-status'));
+        return {plotly: typeof window.Plotly, rendered: document.querySelectorAll('figure[data-rendered]').length,
+                background: status.backgroundColor, font: getComputedStyle(document.body).fontFamily,
+                fallbacks: [...document.querySelectorAll('figure.figure .fallback svg')]
+                    .filter(s => s.getBoundingClientRect().height > 100).length,
+                plots: [...document.querySelectorAll('figure.figure .plot')].filter(p => p.offsetHeight > 0).length,
+                pwned: window.pwned === 1, images: document.querySelectorAll('img').length}""")
+    assert state["plotly"] == "undefined" and state["rendered"] == 0  # no script ran
+    assert state["background"] == "rgb(220, 245, 227)" and "system-ui" in state["font"]  # report.css applied
+    assert (state["fallbacks"], state["plots"], state["pwned"], state["images"]) == (FIGURES, 0, False, 0)
+    labels = browser.execute_script("return [...document.querySelectorAll('#figure-s1-confusion svg text')]"
+                                    ".map(t => t.textContent)")  # fmt: skip
+    assert any(label.startswith(HOSTILE) for label in labels)  # as text: the tooltip whole, the tick cut short
+    browser.save_screenshot(str(tmp_path / "csp.png"))
+    assert (tmp_path / "csp.png").stat().st_size > 50_000
+
+
+def test_the_report_folder_is_self_contained(reports: Path) -> None:
+    html = (reports / "report.html").read_text()
+    assert {"report.css", "report.js", "plotly.min.js"} <= {path.name for path in reports.iterdir()}
+    assert "http://" not in html.split("<body>")[0] and "https://cdn" not in html  # no CDN, nothing remote
+    assert html.count('<script src="plotly.min.js">') == 1 and 'style="' not in html
