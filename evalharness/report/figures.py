@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evalharness.record import SuiteRecord
+from evalharness.metrics.stats import wilson_interval
+from evalharness.record import GateRecord, SuiteRecord
 from evalharness.report import svg
 from evalharness.report.text import format_interval
 from evalharness.untrusted import untrusted
@@ -149,3 +150,87 @@ def suite_figures(index: int, suite: SuiteRecord) -> list[Figure]:
         figures = [roc(key, suite, curves), precision_recall(key, suite, curves),
                    score_distribution(key, suite, curves), reliability(key, suite, curves), *figures]  # fmt: skip
     return figures
+
+
+def _bars(name: str, labels: list[str], values: list[float],
+          intervals: list[tuple[float, float] | None] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """One horizontal bar per label, with its interval as an error bar."""
+    bar: dict[str, Any] = {"type": "bar", "orientation": "h", "name": name, "y": [_plotly_text(v) for v in labels],
+                           "x": values, "hovertemplate": "%{y}: %{x:.4f}<extra></extra>"}  # fmt: skip
+    if intervals:
+        high = [(pair[1] - value) if pair else 0 for pair, value in zip(intervals, values)]
+        low = [(value - pair[0]) if pair else 0 for pair, value in zip(intervals, values)]
+        bar["error_x"] = {"type": "data", "symmetric": False, "array": high, "arrayminus": low}
+    return [bar]
+
+
+def _bar_layout(title: str, x_title: str, rows: int, x_range: list[float] | None = None,
+                threshold: float | None = None) -> dict[str, Any]:  # fmt: skip
+    xaxis: dict[str, Any] = {"title": {"text": x_title}, **({"range": x_range} if x_range else {})}
+    dashed = {"dash": "dash", "color": "#8a93a3", "width": 1}
+    shapes = (
+        []
+        if threshold is None
+        else [{"type": "line", "x0": threshold, "x1": threshold, "yref": "paper", "y0": 0, "y1": 1, "line": dashed}]
+    )
+    return _layout(title, x_title, "", xaxis=xaxis, yaxis={"automargin": True, "autorange": "reversed"},
+                   height=max(240, 60 + 28 * rows), showlegend=False, shapes=shapes)  # fmt: skip
+
+
+def consistency_rules(key: str, gate: GateRecord) -> Figure | None:
+    """The share of applicable rows each rule holds on, with its Wilson interval, against the gate's min."""
+    rules = [rule for rule in gate.details.get("rules") or [] if isinstance(rule, dict) and rule.get("applicable")]
+    if not rules:
+        return None
+    names = [str(rule.get("name")) for rule in rules]
+    rates = [float(rule.get("rate") or 0.0) for rule in rules]
+    intervals = [wilson_interval(round(rate * rule["applicable"]), int(rule["applicable"]), gate.confidence)
+                 for rate, rule in zip(rates, rules)]  # fmt: skip
+    title = f"Rate each rule holds, {round(gate.confidence * 100)}% Wilson intervals (dashed: the gate's min)"
+    low = min([pair[0] for pair in intervals if pair] + rates + [gate.min or 1.0])
+    x_range = [max(0.0, low - 0.02), 1.0]
+    figure = {
+        "data": _bars("rate", names, rates, intervals),
+        "layout": _bar_layout(title, "rate", len(names), x_range, gate.min),
+    }
+    fallback = svg.hbar_chart(title, names, rates, "rate", intervals, gate.min, (x_range[0], 1.0))
+    return Figure(f"{key}-{gate.name}-rules", title, figure, fallback)
+
+
+def robustness_recipes(key: str, gate: GateRecord) -> Figure | None:
+    """The quality under each perturbation, against the clean quality."""
+    variants = [item for item in gate.details.get("variants") or [] if isinstance(item, dict)]
+    if not variants:
+        return None
+    names = [str(item.get("name")) for item in variants]
+    values = [float(item.get("quality") or 0.0) for item in variants]
+    quality, clean = str(gate.details.get("quality", "quality")), gate.details.get("clean_quality")
+    reference = float(clean) if isinstance(clean, (int, float)) else None
+    title = f"{quality.capitalize()} under each perturbation"
+    title += f" (dashed: clean, {reference:.4f})" if reference is not None else ""
+    figure = {
+        "data": _bars(quality, names, values),
+        "layout": _bar_layout(title, quality, len(names), [0, 1], reference),
+    }
+    fallback = svg.hbar_chart(title, names, values, quality, None, reference, (0.0, 1.0))
+    return Figure(f"{key}-{gate.name}-recipes", title, figure, fallback)
+
+
+def drift_columns(key: str, gate: GateRecord) -> Figure | None:
+    """PSI per column, highest first, against the gate's max."""
+    columns = sorted((item for item in gate.details.get("columns") or [] if isinstance(item, dict)),
+                     key=lambda item: -(item.get("psi") or 0.0))  # fmt: skip
+    if not columns:
+        return None
+    names = [str(item.get("column")) for item in columns]
+    values = [float(item.get("psi") or 0.0) for item in columns]
+    title = "Population stability index per column, highest first (dashed: the gate's max)"
+    figure = {"data": _bars("PSI", names, values), "layout": _bar_layout(title, "PSI", len(names), None, gate.max)}
+    return Figure(f"{key}-{gate.name}-psi", title, figure, svg.hbar_chart(title, names, values, "PSI", None, gate.max))
+
+
+def gate_figures(index: int, gate: GateRecord) -> list[Figure]:
+    """The charts of one gate's own numbers: rules, perturbation recipes, drifting columns."""
+    key = f"s{index}"
+    built = [consistency_rules(key, gate), robustness_recipes(key, gate), drift_columns(key, gate)]
+    return [figure for figure in built if figure is not None]

@@ -16,7 +16,7 @@ from typing import Any
 from evalharness.record import GateRecord, RunRecord
 from evalharness.report.charts import load_charts
 from evalharness.report.failure import format_cell, format_gate_failure, ordered_flips
-from evalharness.report.figures import suite_figures
+from evalharness.report.figures import gate_figures, suite_figures
 from evalharness.report.text import format_delta, format_interval, format_number, format_p_value, format_ratio
 from evalharness.untrusted import untrusted, untrusted_lines
 
@@ -72,8 +72,16 @@ def environment() -> Any:
         failure_text=format_gate_failure, load_charts=load_charts,
         delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips, gate_numbers=gate_numbers,
         figures=lambda suite, index: suite_figures(index, suite),
+        gate_figures=lambda gate, index: gate_figures(index, gate), anchor=anchor,
     )  # fmt: skip
     return env
+
+
+def anchor(nodeid: str) -> str:
+    """A stable HTML id for a gate (its node id may hold any character): ``gate-`` and 12 hex digits."""
+    import hashlib
+
+    return "gate-" + hashlib.sha256(str(nodeid).encode()).hexdigest()[:12]
 
 
 def gate_numbers(gate: GateRecord) -> list[tuple[str, str]]:

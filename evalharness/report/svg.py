@@ -14,6 +14,7 @@ from evalharness.untrusted import untrusted
 WIDTH, HEIGHT = 420.0, 300.0
 LEFT, RIGHT, TOP, BOTTOM = 58.0, 12.0, 30.0, 42.0
 HEAT_LEVELS = 6
+NAMES_LEFT = 150.0  # room for the names of a bar chart's rows
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,14 @@ def _number(value: float) -> str:
 class _Frame:
     """A plot area mapping data ranges onto the view box, with axes, ticks and axis titles."""
 
-    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float], left: float = LEFT) -> None:
+        self.left = left
         self.x0, self.x1 = x_range
         self.y0, self.y1 = y_range if y_range[1] > y_range[0] else (y_range[0], y_range[0] + 1.0)
 
     def x(self, value: float) -> float:
         span = (self.x1 - self.x0) or 1.0
-        return LEFT + (value - self.x0) / span * (WIDTH - LEFT - RIGHT)
+        return self.left + (value - self.x0) / span * (WIDTH - self.left - RIGHT)
 
     def y(self, value: float) -> float:
         return HEIGHT - BOTTOM - (value - self.y0) / (self.y1 - self.y0) * (HEIGHT - TOP - BOTTOM)
@@ -137,3 +139,40 @@ def heatmap(title: str, matrix: Sequence[Sequence[int]], labels: Sequence[str], 
     parts.append(f'<text class="axis-title" transform="translate(12 {TOP + size * cell / 2:.1f}) rotate(-90)" '
                  f'text-anchor="middle">{_text(y_title)}</text>')  # fmt: skip
     return _svg(title, parts)
+
+
+def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float], x_title: str,
+               intervals: Sequence[tuple[float, float] | None] | None = None,
+               threshold: float | None = None, x_range: tuple[float, float] | None = None) -> str:  # fmt: skip
+    """One horizontal bar per label (a rule, a recipe, a column), with its interval as a whisker and the
+    gate's threshold as a dashed line; labels cut short, whole in their tooltip."""
+    top = max(list(values) + [threshold or 0.0] + [high for pair in intervals or [] if pair for high in pair[1:]])
+    frame = _Frame(x_range or (0.0, top or 1.0), (0.0, 1.0), left=NAMES_LEFT)
+    row = (HEIGHT - TOP - BOTTOM) / max(len(labels), 1)
+    parts = _x_axis(frame, x_title)
+    for index, (label, value) in enumerate(zip(labels, values)):
+        y = TOP + index * row
+        parts.append(f'<rect class="bar series-0" x="{NAMES_LEFT:.1f}" y="{y + row * 0.2:.1f}" '
+                     f'width="{frame.x(value) - NAMES_LEFT:.1f}" '
+                     f'height="{row * 0.6:.1f}"><title>{_text(label, 200)}: {value:.4g}</title></rect>')  # fmt: skip
+        parts.append(f'<text class="tick" x="{NAMES_LEFT - 4}" y="{y + row / 2 + 4:.1f}" text-anchor="end">'
+                     f"{_label(label, 22)}</text>")  # fmt: skip
+        pair = intervals[index] if intervals else None
+        if pair:
+            middle = y + row / 2
+            parts.append(f'<path class="whisker" d="M{frame.x(pair[0]):.1f},{middle:.1f} H{frame.x(pair[1]):.1f}"/>')
+    if threshold is not None:
+        parts.append(f'<path class="reference" d="M{frame.x(threshold):.1f},{TOP} V{HEIGHT - BOTTOM}"/>')
+    return _svg(title, parts)
+
+
+def _x_axis(frame: _Frame, x_title: str) -> list[str]:
+    """Axes with x ticks only (the y axis holds names)."""
+    parts = [f'<path class="axis" d="M{frame.left},{TOP} V{HEIGHT - BOTTOM} H{WIDTH - RIGHT}"/>']
+    for step in range(5):
+        value = frame.x0 + (frame.x1 - frame.x0) * step / 4
+        parts.append(f'<text class="tick" x="{frame.x(value):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
+                     f"{_number(value)}</text>")  # fmt: skip
+    parts.append(f'<text class="axis-title" x="{(frame.left + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" '
+                 f'text-anchor="middle">{_text(x_title)}</text>')  # fmt: skip
+    return parts

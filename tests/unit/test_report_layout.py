@@ -1,0 +1,45 @@
+"""The HTML report reads from the top: a verdict banner naming each gate that did not pass and why,
+linked to where its rows are; a table of contents; no inline style; the endpoint URL of http targets."""
+
+from __future__ import annotations
+
+import re
+
+from evalharness.record import GateRecord, RunRecord, SuiteRecord
+from evalharness.report.render import render_html, templates_dir
+
+
+def _record() -> RunRecord:
+    failed = GateRecord(name="accuracy", nodeid="s.yaml::accuracy", metric="accuracy", status="failed", value=0.5,
+                        min=0.9, message="accuracy 0.5000 is below min 0.9 <b>",
+                        worst_rows=[{"id": "r1", "expected": 1, "predicted": 0}])  # fmt: skip
+    error = GateRecord(name="recall", nodeid="s.yaml::recall", metric="recall", status="error", message="n = 0")
+    passed = GateRecord(name="f1", nodeid="s.yaml::f1", metric="f1", status="passed", value=0.9)
+    suite = SuiteRecord(name="demo", path="s.yaml", sha256="0" * 64, target={"kind": "http", "url": "http://127.0.0.1:9/p"},
+                        gates=[passed, error, failed])  # fmt: skip
+    return RunRecord(evalharness_version="0", status="failed", started_at="t", finished_at="t", duration_s=1.0,
+                     suites=[suite], summary={"gates": 3, "passed": 1, "failed": 1, "errors": 1})  # fmt: skip
+
+
+def test_the_banner_names_every_gate_that_did_not_pass_failed_first_linked_to_its_rows() -> None:
+    html = render_html(_record())
+    banner = html[html.index('<div class="banner failed"') : html.index("</div>", html.index('class="banner'))]
+    assert "1 of 3 gates passed, 1 failed, 1 could not be evaluated" in banner
+    items = re.findall(r'<li><span class="status (\w+)">.*?<a href="#([\w-]+)">(.*?)</a>: (.*?)</li>', banner)
+    assert [(status, text) for status, _, text, _ in items] == [
+        ("failed", "demo :: accuracy"),
+        ("error", "demo :: recall"),
+    ]
+    assert items[0][3] == "accuracy 0.5000 is below min 0.9 &lt;b&gt;"  # the why, escaped
+    for _, target, _, _ in items:
+        assert html.count(f'id="{target}"') == 1  # each link lands: worst rows, or the gate's row without rows
+    assert items[1][1].endswith("-row")
+
+
+def test_contents_links_resolve_and_nothing_is_styled_inline() -> None:
+    html = render_html(_record())
+    nav = html[html.index('<nav class="toc"') : html.index("</nav>")]
+    assert all(f'id="{target}"' in html for target in re.findall(r'href="#([\w-]+)"', nav))
+    assert "<style" not in html and 'style="' not in html and '<link rel="stylesheet" href="report.css">' in html
+    assert "<code>http://127.0.0.1:9/p</code>" in html  # an endpoint's URL is shown like a model's path
+    assert ".banner" in (templates_dir() / "report.css").read_text()
