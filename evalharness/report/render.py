@@ -72,9 +72,23 @@ def environment() -> Any:
         failure_text=format_gate_failure, load_charts=load_charts,
         delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips, gate_numbers=gate_numbers,
         figures=lambda suite, index: suite_figures(index, suite),
-        gate_figures=lambda gate, index: gate_figures(index, gate), anchor=anchor,
+        gate_figures=lambda gate, index: gate_figures(index, gate), anchor=anchor, folded=folded,
     )  # fmt: skip
     return env
+
+
+def folded(value: Any, visible: int = 60) -> Any:
+    """A long value shown short, whole on demand (``<details>``, no script): the text made safe, escaped."""
+    import markupsafe
+
+    text = format_cell(value, None) if not isinstance(value, str) else untrusted(value)
+    if len(text) <= visible:
+        return markupsafe.escape(text)
+    short = markupsafe.escape(text[: visible - 1] + "…")
+    folded_html = markupsafe.Markup(
+        '<details class="long"><summary>{}</summary><span class="whole">{}</span></details>'
+    )
+    return folded_html.format(short, text)
 
 
 def anchor(nodeid: str) -> str:

@@ -4,9 +4,11 @@ linked to where its rows are; a table of contents; no inline style; the endpoint
 from __future__ import annotations
 
 import re
+from html import escape as html_escape
 
 from evalharness.record import GateRecord, RunRecord, SuiteRecord
 from evalharness.report.render import render_html, templates_dir
+from evalharness.untrusted import untrusted
 
 
 def _record() -> RunRecord:
@@ -43,3 +45,19 @@ def test_contents_links_resolve_and_nothing_is_styled_inline() -> None:
     assert "<style" not in html and 'style="' not in html and '<link rel="stylesheet" href="report.css">' in html
     assert "<code>http://127.0.0.1:9/p</code>" in html  # an endpoint's URL is shown like a model's path
     assert ".banner" in (templates_dir() / "report.css").read_text()
+
+
+def test_each_suite_opens_with_a_summary_card_and_long_cells_fold() -> None:
+    record = _record()
+    long_answer = "<i>" + "forecast " * 30
+    record.suites[0].gates[2].worst_rows[0]["predicted"] = long_answer
+    html = render_html(record)
+    cards = html[html.index('<div class="cards"') : html.index("</div>\n", html.rindex('<div class="card'))]
+    assert "1/3</span> gates passed" in cards and '<div class="card failed"><span class="big">1</span> failed' in cards
+    assert '<div class="card error"><span class="big">1</span> not evaluated' in cards
+    folded = re.search(
+        r'<details class="long"><summary>(.*?)</summary><span class="whole">(.*?)</span></details>', html
+    )
+    assert folded is not None and len(folded[1]) < 80 and folded[1].startswith("&lt;i&gt;forecast")
+    whole = html_escape(untrusted(long_answer, 200))  # as the record keeps it: max_cell_chars, with its true length
+    assert folded[2] == whole and whole.endswith("…(273 chars)")  # on demand, escaped, without a script
