@@ -112,8 +112,7 @@ def _add_github(commands: Any) -> None:
     )  # fmt: skip
     github.add_argument("report_dir", nargs="?", type=Path, default=Path("reports"), help="the run's report folder")
     github.add_argument("--exit-code", type=int, help="evalharness run's exit code (2-5: the run checked nothing)")
-    github.add_argument("--fail-on", type=parse_fail_on, default="failed", metavar="{failed,error,never}",
-                        help="which outcomes fail the step (default: failed)")  # fmt: skip
+    _add_fail_on(github, "failed")
     github.add_argument("--log", type=Path, help="the run's output; an invalid suite's problems become annotations")
     github.set_defaults(handler=_cmd_github)
 
@@ -179,6 +178,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _add_fail_on(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """``--fail-on``, the same on run, compare and github (see :mod:`evalharness.exitcodes`)."""
+    parser.add_argument(
+        "--fail-on", type=parse_fail_on, default=default, metavar="{failed,error,never}",
+        help="which gate outcomes exit non-zero: failed (default: any gate that did not pass), error (only a gate "
+        "that could not be evaluated) or never; an invalid suite always exits 4",
+    )  # fmt: skip
+
+
 def _add_run(commands: Any) -> None:
     run = commands.add_parser(
         "run", help="evaluate suites (pytest --evalharness ...); pytest's own options go after --",
@@ -189,10 +197,7 @@ def _add_run(commands: Any) -> None:
     run.add_argument("suites", nargs="+", help="suite files or folders")
     run.add_argument("--report-dir", help="where reports are written (default: reports)")
     run.add_argument("--baseline", metavar="RUN_JSON", help="compare with a stored run (e.g. main's last run.json)")
-    run.add_argument(
-        "--fail-on", type=parse_fail_on, metavar="{failed,error,never}",
-        help="which gate outcomes exit non-zero (default: failed: any gate that did not pass)",
-    )  # fmt: skip
+    _add_fail_on(run, None)  # unset: the pytest option's own default
     run.add_argument("--inconclusive", choices=("fail", "pass"), help="what an inconclusive delta gate does")
     run.add_argument("--gate-on", choices=("estimate", "bound"), help="gate every metric on its estimate or bound")
     run.set_defaults(handler=_cmd_run)
@@ -223,8 +228,7 @@ def _parser() -> argparse.ArgumentParser:
         "--inconclusive", choices=("fail", "pass"), help="what an inconclusive delta gate does (default: fail)"
     )
     compare.add_argument("--gates", type=Path, metavar="SUITE", help="judge with the delta gates this suite declares")
-    compare.add_argument("--fail-on", type=parse_fail_on, default="failed", metavar="{failed,error,never}",
-                         help="which gate outcomes exit non-zero (default: failed)")  # fmt: skip
+    _add_fail_on(compare, "failed")
     compare.set_defaults(handler=_cmd_compare)
     serve = commands.add_parser("serve", help="serve suites' local models over JSON, OpenAI and KServe v2 routes")
     serve.add_argument(

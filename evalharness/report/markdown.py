@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from markupsafe import Markup
+
 from evalharness.record import GateRecord, RunRecord, SuiteRecord
 from evalharness.report.failure import change_text, verdict_text
 from evalharness.report.text import format_interval, format_number
@@ -37,17 +39,12 @@ class SummaryContext:
     reports: dict[str, str] = field(default_factory=dict)
 
 
-def _markdown(value: Any) -> str:
-    """Every ``{{ }}`` output: None as empty, text through :func:`markdown_cell` (numbers are ours)."""
+def _markdown(value: Any) -> Markup:
+    """Every ``{{ }}`` output: None as empty, text through :func:`markdown_cell` (numbers are ours);
+    Markup the filters built from escaped parts is written as it is."""
     if value is None or _is_undefined(value):
-        return ""
-    if isinstance(value, _Raw):
-        return str(value)
-    return markdown_cell(value, None)
-
-
-class _Raw(str):
-    """Markup the renderer built from escaped parts (a ``<summary>`` line): written as it is."""
+        return Markup("")
+    return value if isinstance(value, Markup) else Markup(markdown_cell(value, None))
 
 
 def _is_undefined(value: Any) -> bool:
@@ -56,10 +53,10 @@ def _is_undefined(value: Any) -> bool:
     return isinstance(value, jinja2.Undefined)
 
 
-def html_text(value: Any, limit: int | None = 300) -> _Raw:
+def html_text(value: Any, limit: int | None = 300) -> Markup:
     """Text inside an HTML element of the summary (``<summary>``, ``<pre>``): safe and HTML-escaped,
     without Markdown's backslashes, which HTML blocks would show."""
-    return _Raw(html.escape(untrusted(value, limit), quote=True))
+    return Markup(html.escape(untrusted(value, limit), quote=True))
 
 
 def cell(value: Any, limit: int = _ROW_CELL_CHARS) -> str:
@@ -90,7 +87,7 @@ def _environment() -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=False,  # Markdown: _markdown escapes every value instead
+        autoescape=True,  # and every value leaves finalize as Markup, escaped for Markdown and HTML
         finalize=_markdown,
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
@@ -98,10 +95,10 @@ def _environment() -> Any:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        number=lambda value: _Raw(markdown_cell(format_number(value), None)),
-        interval=lambda value: _Raw(markdown_cell(format_interval(value), None)),
-        change=lambda gate: _Raw(markdown_cell(change(gate), None)), verdict=verdict_text,
-        html_text=html_text, cell=lambda value: _Raw(cell(value)), icon=lambda status: _Raw(_ICONS.get(status, "")),
+        number=lambda value: Markup(markdown_cell(format_number(value), None)),
+        interval=lambda value: Markup(markdown_cell(format_interval(value), None)),
+        change=lambda gate: Markup(markdown_cell(change(gate), None)), verdict=verdict_text,
+        html_text=html_text, cell=lambda value: Markup(cell(value)), icon=lambda status: Markup(_ICONS.get(status, "")),
     )  # fmt: skip
     return env
 

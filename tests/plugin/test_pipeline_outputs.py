@@ -15,6 +15,7 @@ from evalharness.cli import main
 from evalharness.report import load_record
 from evalharness.report.markdown import render_markdown
 from tests.builders import demo_project, logistic_onnx, write_suite
+from tests.pipelines import parse_outputs
 
 pytest_plugins = ["pytester"]
 
@@ -45,20 +46,6 @@ def _env_files(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]
         monkeypatch.setenv(name, str(path))
     monkeypatch.setenv("GITHUB_WORKSPACE", str(folder))
     return files
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    """``$GITHUB_OUTPUT`` as the runner reads it: ``name<<DELIM`` ... ``DELIM`` blocks."""
-    outputs, lines = {}, iter(text.splitlines())
-    for line in lines:
-        name, _, delimiter = line.partition("<<")
-        value = []
-        for inner in lines:
-            if inner == delimiter:
-                break
-            value.append(inner)
-        outputs[name] = "\n".join(value)
-    return outputs
 
 
 def table_rows(markdown: str) -> list[list[str]]:
