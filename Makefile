@@ -63,6 +63,7 @@ benchmark: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_bertscore.py
 	$(BIN)/python benchmarks/bench_endpoint.py
 	$(BIN)/python benchmarks/bench_load_fidelity.py
+	$(BIN)/python benchmarks/bench_load_timeline.py
 	$(BIN)/python benchmarks/bench_report.py
 
 clean:

@@ -28,10 +28,12 @@ SINGLE = "metrics:\n  accuracy: {min: 0.92, gate_on: bound}\n  f1: {}\n  auc: {}
 
 def _suite(folder: Path, name: str, target: str, baseline: str | None) -> Path:
     models, data = REPO / "models", REPO / "datasets/finance/transactions.csv"
-    side = ("{kind: onnx, path: %s, batch_size: 1024, providers: [CPUExecutionProvider], inputs: {numeric: [amount, "
-            "hour, card_present, is_international, is_new_device, distance_from_home_km, txn_count_24h, "
-            "account_age_days], merchant_category: merchant_category}, outputs: {label: label, "
-            "score: {name: probabilities, column: 1}}}")
+    side = (
+        "{kind: onnx, path: %s, batch_size: 1024, providers: [CPUExecutionProvider], inputs: {numeric: [amount, "
+        "hour, card_present, is_international, is_new_device, distance_from_home_km, txn_count_24h, "
+        "account_age_days], merchant_category: merchant_category}, outputs: {label: label, "
+        "score: {name: probabilities, column: 1}}}"
+    )
     text = f"schema: 1\nname: {name}\nseed: 7\ntarget: {side % (models / target)}\n"
     if baseline:
         text += f"baseline: {side % (models / baseline)}\n"

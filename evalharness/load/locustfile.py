@@ -71,7 +71,14 @@ def _start() -> float:
     """This process's time zero (its first send), shared by all its users."""
     if STATE["start"] is None:
         STATE["start"], STATE["cpu0"] = time.perf_counter(), _cpu_seconds()
+        RECORDER.start_epoch = time.time()
     return float(STATE["start"])
+
+
+def _slice(scheduled: float) -> int:
+    """The start (whole seconds from time zero) of the timeline slice a request scheduled then falls in."""
+    width = int(PLAN.get("timeline_slice_s", 1))
+    return int((scheduled - _start()) // width * width)
 
 
 def _window(sent_at: float) -> str:
@@ -225,7 +232,7 @@ def send(request: dict[str, Any], scheduled: float, in_flight: InFlight | None =
         RECORDER.counts["warmup_requests"] += 1
         RECORDER.record_us("warmup", latency_us)
         return
-    RECORDER.outcome(int(scheduled - _start()), kind, latency_us)
+    RECORDER.outcome(_slice(scheduled), kind, latency_us)
     if kind != "ok":
         return
     RECORDER.record_us("latency", latency_us)

@@ -8,6 +8,7 @@ it is written only into a private temporary folder and deleted after the run.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,14 @@ from evalharness.errors import EvalHarnessError
 from evalharness.suite.load_schema import LoadSpec
 
 DRAIN_CAP_S = 5.0
+TIMELINE_SLICES = 300
+"""The most slices a load run's timeline keeps: one per second up to 300 s, wider slices beyond."""
+
+
+def timeline_slice_s(warmup_s: float, duration_s: float) -> int:
+    """Whole seconds per timeline slice, so that the warm-up and measured window fit in
+    :data:`TIMELINE_SLICES` slices."""
+    return max(1, math.ceil((warmup_s + duration_s) / TIMELINE_SLICES))
 
 
 def request_mix(target: Any, frame: pd.DataFrame, rows: int, seed: int) -> list[dict[str, Any]]:
@@ -71,6 +80,7 @@ def build_plan(
         "think_time_s": spec.think_time_s,
         "duration_s": spec.duration_s,
         "warmup_s": spec.warmup_s,
+        "timeline_slice_s": timeline_slice_s(spec.warmup_s, spec.duration_s),
         "processes": spec.processes,
         "generators": spec.processes + spec.remote_workers,
         "launch": spec.launch,

@@ -102,6 +102,7 @@ class LoadRun:
         result["versus"] = {
             "rounds": spec.rounds, "order": "ABBA", "baseline_values": baseline["values"],
             "baseline_invalid_reasons": baseline["invalid_reasons"],
+            "baseline_latency_curve": baseline["latency_curve"],
             "ratios": versus.ratios(spec, both, run.settings.confidence),
             "round_values": {side: [{name: values.get(name) for name in spec.gates.declared()}
                                     for values in both["rounds"][side]] for side in versus.SIDES},

@@ -87,7 +87,7 @@ def sample_until_stopped(out: Path, interval: float, pids: dict[str, int]) -> No
         series[f"{name}_cpu_percent"], series[f"{name}_rss_mib"] = [], []
     series["gpus"] = []
     psutil.cpu_percent(None)
-    started = time.monotonic()
+    started, started_epoch = time.monotonic(), time.time()
     while not stop["now"]:
         time.sleep(interval)
         series["t_s"].append(round(time.monotonic() - started, 3))
@@ -98,7 +98,8 @@ def sample_until_stopped(out: Path, interval: float, pids: dict[str, int]) -> No
             series[f"{name}_cpu_percent"].append(cpu)
             series[f"{name}_rss_mib"].append(rss)
         series["gpus"].append([_gpu_sample(pynvml, handle) for handle in handles])
-    facts = {"interval_s": interval, "cpu_count": psutil.cpu_count(), "gpu_count": len(handles), "series": series}
+    facts = {"interval_s": interval, "cpu_count": psutil.cpu_count(), "gpu_count": len(handles),
+             "started_epoch": started_epoch, "series": series}  # fmt: skip
     out.write_text(json.dumps(facts))
 
 

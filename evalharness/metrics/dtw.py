@@ -6,6 +6,7 @@ differences along the best warping path) is normalised per path length (divided 
 root of the warping path's length: an RMS error along the path) and per series scale (divided by
 the expected series' standard deviation), and turned into a temporal-consistency score in
 [0, 1]: ``exp(-normalised distance)``. Series may differ in length; every distance is finite.
+The few worst rows keep their two series and their warping path in the record, for the report to draw.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from evalharness.suite.fields import Bounds, GateOptions
 
 Normalisation = Literal["none", "path_length", "scale", "path_length_and_scale"]
 SCALE_FLOOR = 1e-12
+WORST_SERIES = 3
+"""How many of the worst rows keep their series and warping path in the record (the report draws them)."""
+MAX_SERIES_POINTS = 500
+"""The most points of one kept series: a longer one keeps every k-th point, its path mapped onto them."""
 
 
 class DtwOptions(ComparableOptions):
@@ -74,12 +79,7 @@ def row_distances(
     dtw = _dtaidistance()
     pairs = [(_series(e), _series(p)) for e, p in zip(expected, predicted)]
     check_series(pairs, ids)  # an empty series must not reach the C code; a NaN may hide off the path
-    # distance_fast prunes by default against the Euclidean upper bound; when the best path is that
-    # bound's own path (always for a one-point series, often for short ones) the bound check rejects
-    # the exact distance and answers inf, whatever the lengths. Pruning only saves time: never prune.
-    options: dict[str, Any] = {"use_pruning": False}
-    if window is not None:
-        options["window"] = window + 1
+    options = _options(window)
     distances, lengths = np.empty(len(pairs)), np.full(len(pairs), np.nan)
     for row, (a, b) in enumerate(pairs):
         if with_paths:
@@ -88,6 +88,48 @@ def row_distances(
         else:
             distances[row] = dtw.distance_fast(a, b, **options)
     return distances, lengths
+
+
+def _options(window: int | None) -> dict[str, Any]:
+    """dtaidistance's options for a band of half-width ``window`` (None: no band)."""
+    # distance_fast prunes by default against the Euclidean upper bound; when the best path is that
+    # bound's own path (always for a one-point series, often for short ones) the bound check rejects
+    # the exact distance and answers inf, whatever the lengths. Pruning only saves time: never prune.
+    options: dict[str, Any] = {"use_pruning": False}
+    if window is not None:
+        options["window"] = window + 1
+    return options
+
+
+def worst_alignments(
+    predictions: Predictions, distances: np.ndarray, normalised: np.ndarray, window: int | None
+) -> list[dict[str, Any]]:
+    """The :data:`WORST_SERIES` rows of highest normalised distance (above 0), each with both series and
+    the warping path between them (pairs of indices into the kept series), worst first."""
+    rows = np.argsort(-normalised, kind="stable")[:WORST_SERIES]
+    return [
+        {"id": _plain_id(predictions.ids[row]), "distance": float(distances[row]),
+         "normalised": float(normalised[row]),
+         **aligned(predictions.expected[row], predictions.predicted[row], window)}
+        for row in rows[normalised[rows] > 0]
+    ]  # fmt: skip
+
+
+def aligned(expected: Any, predicted: Any, window: int | None) -> dict[str, Any]:
+    """Both series and their DTW warping path, at most :data:`MAX_SERIES_POINTS` points a series:
+    ``step`` > 1 when every step-th point was kept (the path's indices then count kept points)."""
+    a, b = _series(expected), _series(predicted)
+    path = np.asarray(_dtaidistance().warping_path_fast(a, b, **_options(window)), dtype=np.int64)
+    step = max(-(-max(len(a), len(b)) // MAX_SERIES_POINTS), 1)
+    kept = path // step
+    kept = kept[np.r_[True, (np.diff(kept, axis=0) != 0).any(axis=1)]]  # merged points repeat pairs: keep one of each
+    return {"points": [len(a), len(b)], "step": step, "expected": np.round(a[::step], 6).tolist(),
+            "predicted": np.round(b[::step], 6).tolist(), "path": kept.tolist()}  # fmt: skip
+
+
+def _plain_id(value: Any) -> Any:
+    value = value.item() if isinstance(value, np.generic) else value
+    return value if value is None or isinstance(value, (str, int, float)) else str(value)
 
 
 def _series(values: Any) -> np.ndarray:
@@ -189,6 +231,7 @@ class Dtw:
                 "mean_distance": float(distances.mean()),
                 "median_normalised_distance": float(np.median(normalised)),
                 "mean_consistency": float(consistency.mean()),
+                "worst_series": worst_alignments(predictions, distances, normalised, options.window),
             },
         )
 

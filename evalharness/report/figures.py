@@ -8,6 +8,7 @@ orange, never red against green alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ from evalharness.report.text import format_interval
 from evalharness.untrusted import untrusted
 
 COLOURS = ("#2563eb", "#d97706", "#059669", "#7c3aed")
+HEAT_SCALE = [[0.0, "#f1f5fd"], [0.5, "#3b78e7"], [1.0, "#1d3a8a"]]
+"""Light to dark blue, more is darker, like the SVG twins' heat classes (plotly's own "Blues" runs the other way)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def _layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, A
     }  # fmt: skip
 
 
-def _line(name: str, x: list[float], y: list[float], **extra: Any) -> dict[str, Any]:
+def _line(name: str, x: Sequence[float], y: Sequence[float | None], **extra: Any) -> dict[str, Any]:
     return {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y, **extra}
 
 
@@ -131,7 +134,7 @@ def confusion(key: str, suite: SuiteRecord) -> Figure | None:
     shown = [_plotly_text(label) for label in labels]
     counts = matrix["matrix"]
     title = "Confusion matrix"
-    figure = {"data": [{"type": "heatmap", "z": counts, "x": shown, "y": shown, "colorscale": "Blues",
+    figure = {"data": [{"type": "heatmap", "z": counts, "x": shown, "y": shown, "colorscale": HEAT_SCALE,
                         "text": counts, "texttemplate": "%{text}", "hovertemplate": "expected %{y}, predicted %{x}: "
                         "%{z} rows<extra></extra>"}],
               "layout": _layout(title, "predicted", "expected",
@@ -230,7 +233,10 @@ def drift_columns(key: str, gate: GateRecord) -> Figure | None:
 
 
 def gate_figures(index: int, gate: GateRecord) -> list[Figure]:
-    """The charts of one gate's own numbers: rules, perturbation recipes, drifting columns."""
+    """The charts of one gate's own numbers: rules, perturbation recipes, drifting columns (PSI, then the
+    distributions of the worst), the worst DTW alignments, the BERTScore histogram."""
+    from evalharness.report.quality_figures import gate_quality_figures  # it builds on this module's Figure
+
     key = f"s{index}"
     built = [consistency_rules(key, gate), robustness_recipes(key, gate), drift_columns(key, gate)]
-    return [figure for figure in built if figure is not None]
+    return [figure for figure in built if figure is not None] + gate_quality_figures(key, gate)

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.record import GateRecord, RunRecord
-from evalharness.report.charts import load_charts
+from evalharness.report.comparison_figures import comparison_figures
 from evalharness.report.failure import format_cell, format_gate_failure, ordered_flips
 from evalharness.report.figures import gate_figures, suite_figures
+from evalharness.report.load_figures import load_figures
+from evalharness.report.sparkline import sparkline
 from evalharness.report.text import format_delta, format_interval, format_number, format_p_value, format_ratio
 from evalharness.untrusted import untrusted, untrusted_lines
 
@@ -69,10 +71,11 @@ def environment() -> Any:
     )
     env.filters.update(
         cell=format_cell, text=untrusted, number=format_number, interval=format_interval,
-        failure_text=format_gate_failure, load_charts=load_charts,
+        failure_text=format_gate_failure, load_figures=lambda load, index: load_figures(index, load),
+        comparison_figures=lambda gates, index: comparison_figures(index, gates),
         delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips, gate_numbers=gate_numbers,
         figures=lambda suite, index: suite_figures(index, suite),
-        gate_figures=lambda gate, index: gate_figures(index, gate), anchor=anchor, folded=folded,
+        gate_figures=lambda gate, index: gate_figures(index, gate), anchor=anchor, folded=folded, sparkline=sparkline,
     )  # fmt: skip
     return env
 

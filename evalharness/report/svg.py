@@ -75,8 +75,10 @@ class _Frame:
 
 
 def _svg(title: str, parts: list[str], legend: Sequence[str] = ()) -> str:
+    step = min(180.0, (WIDTH - LEFT - RIGHT) / max(len(legend), 1))  # every key fits across the chart
     keys = "".join(
-        f'<text class="legend-key series-{i}" x="{LEFT + 180 * i}" y="14">&#9632; {_label(label, 26)}</text>'
+        f'<text class="legend-key series-{i}" x="{LEFT + step * i:.0f}" y="14">&#9632; '
+        f"{_label(label, max(int(step / 7) - 2, 6))}</text>"
         for i, label in enumerate(legend)
     )
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="static-chart" viewBox="0 0 {WIDTH:g} {HEIGHT:g}" '
@@ -166,13 +168,30 @@ def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float], x_tit
     return _svg(title, parts)
 
 
+def ticks_between(low: float, high: float, count: int = 5) -> list[tuple[float, str]]:
+    """``count`` evenly spaced ticks from ``low`` to ``high``: (value, label)."""
+    values = [low + (high - low) * step / (count - 1) for step in range(count)]
+    return [(value, _number(value)) for value in values]
+
+
+def framed_axes(frame: _Frame, x_title: str, y_title: str, x_ticks: Sequence[tuple[float, str]],
+                y_ticks: Sequence[tuple[float, str]]) -> list[str]:  # fmt: skip
+    """Axis lines from the frame's left edge, the given ticks (data value, label) and the axis titles
+    that are not empty."""
+    parts = [f'<path class="axis" d="M{frame.left},{TOP} V{HEIGHT - BOTTOM} H{WIDTH - RIGHT}"/>']
+    parts += [f'<text class="tick" x="{frame.x(value):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
+              f"{_text(label)}</text>" for value, label in x_ticks]  # fmt: skip
+    parts += [f'<text class="tick" x="{frame.left - 4}" y="{frame.y(value) + 4:.1f}" text-anchor="end">'
+              f"{_text(label)}</text>" for value, label in y_ticks]  # fmt: skip
+    if x_title:
+        parts.append(f'<text class="axis-title" x="{(frame.left + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" '
+                     f'text-anchor="middle">{_text(x_title)}</text>')  # fmt: skip
+    if y_title:
+        parts.append(f'<text class="axis-title" transform="translate(12 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" '
+                     f'text-anchor="middle">{_text(y_title)}</text>')  # fmt: skip
+    return parts
+
+
 def _x_axis(frame: _Frame, x_title: str) -> list[str]:
     """Axes with x ticks only (the y axis holds names)."""
-    parts = [f'<path class="axis" d="M{frame.left},{TOP} V{HEIGHT - BOTTOM} H{WIDTH - RIGHT}"/>']
-    for step in range(5):
-        value = frame.x0 + (frame.x1 - frame.x0) * step / 4
-        parts.append(f'<text class="tick" x="{frame.x(value):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
-                     f"{_number(value)}</text>")  # fmt: skip
-    parts.append(f'<text class="axis-title" x="{(frame.left + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" '
-                 f'text-anchor="middle">{_text(x_title)}</text>')  # fmt: skip
-    return parts
+    return framed_axes(frame, x_title, "", ticks_between(frame.x0, frame.x1), [])

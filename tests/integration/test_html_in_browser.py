@@ -74,8 +74,8 @@ def test_report_renders_in_chromium_without_injected_markup(tmp_path: Path) -> N
     assert screenshot.stat().st_size > 10_000
 
 
-def test_load_charts_render_in_chromium_as_svg(tmp_path: Path) -> None:
-    from tests.unit.test_charts import load_section
+def test_load_charts_render_in_chromium_as_figures(tmp_path: Path) -> None:
+    from tests.unit.test_load_figures import load_section
 
     record = _record()
     record.suites[0].load = load_section(gpus=1)
@@ -83,9 +83,9 @@ def test_load_charts_render_in_chromium_as_svg(tmp_path: Path) -> None:
     dom = _chromium("--dump-dom", html.as_uri(), profile=tmp_path / "profile").stdout
     elements = _Elements()
     elements.feed(dom)
-    assert "script" not in elements.tags
-    assert elements.tags.count("svg") == 7 and elements.tags.count("figure") == 7
-    assert elements.tags.count("polyline") == 2 + 1 + 3 + 2 + 1 + 1 + 1  # lines per chart
+    assert "script" not in elements.tags and "img" not in elements.tags
+    # 10 load charts (heatmap, percentiles, HDR, throughput, errors, CPU, memory, 3 GPU) and the confusion matrix
+    assert elements.tags.count("figure:plotly") == 11 and elements.tags.count("svg:static") >= 11
     screenshot = tmp_path / "load.png"
     _chromium(f"--screenshot={screenshot}", "--window-size=1280,2400", html.as_uri(), profile=tmp_path / "profile")
     assert screenshot.stat().st_size > 10_000

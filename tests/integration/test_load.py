@@ -90,6 +90,30 @@ def test_open_loop_times_from_the_schedule_and_keeps_locust_out_of_this_process(
     assert result["latency_ms"]["max"] >= 150
     assert result["values"]["rps_achieved_ratio"] == 1.0
     assert sum(second["completed"] for second in result["timeline"]) == 800
+    assert_over_time_is_consistent(result)
+    # a stall every second: each whole second's p99 waits in one; its median does not
+    whole = [entry for entry in result["timeline"] if 1 <= entry["second"] <= 3]
+    assert len(whole) == 3 and all(entry["p99_ms"] >= 100 and entry["p50_ms"] < 20 for entry in whole)
+    assert all(entry["rps"] == entry["completed"] for entry in result["timeline"])  # one-second slices
+
+
+def assert_over_time_is_consistent(result: dict[str, Any]) -> None:
+    """The heatmap holds every successful request once, slices sit in the measured window on the run's
+    clock, the percentile curve rises to the maximum, and the resource samples share the time axis."""
+    heatmap = result["latency_heatmap"]
+    assert sum(map(sum, heatmap["counts"])) == result["requests"]["ok"]
+    edges = heatmap["edges_ms"]
+    assert edges == sorted(edges) and len(heatmap["counts"][0]) == len(edges) - 1
+    assert heatmap["edges_ms"][0] <= result["latency_ms"]["p50"] <= heatmap["edges_ms"][-1]
+    seconds = [entry["second"] for entry in result["timeline"]]
+    end = result["warmup_s"] + result["duration_s"]
+    assert seconds == sorted(seconds) and int(result["warmup_s"]) <= seconds[0] and seconds[-1] <= end
+    curve = [point["ms"] for point in result["latency_curve"]]
+    assert curve == sorted(curve) and abs(curve[-1] - result["latency_ms"]["max"]) <= 0.01 * curve[-1]
+    times = result["resources"]["t_run_s"]
+    assert len(times) == len(result["resources"]["series"]["t_s"]) >= 2
+    # the sampler starts before Locust sends anything and stops after it has finished
+    assert times[0] < 1.0 and times[-1] >= end - 1.0
 
 
 def test_closed_loop_on_two_processes_merges_exactly(tmp_path: Path) -> None:
@@ -108,6 +132,7 @@ def test_closed_loop_on_two_processes_merges_exactly(tmp_path: Path) -> None:
     assert len(result["generator"]) == 2 and {w["worker_index"] for w in result["generator"]} == {0, 1}
     latency = result["latency_ms"]
     assert latency["count"] == result["requests"]["ok"] == sum(s["completed"] for s in result["timeline"])
+    assert_over_time_is_consistent(result)  # two processes' slices merged onto one clock
     assert 5.0 <= latency["p50"] <= 8.0  # the fixed 5 ms service time plus the loopback round trip
     # 4 users, each waiting about 5 ms per request, for 3 s: about 4 / 0.0055 = 727 requests/s at most
     assert 300 <= result["qps"] <= 800

@@ -175,6 +175,20 @@ def test_speed_ratios_are_the_rounds_geometric_mean_with_a_t_interval(quantized_
     assert gate["comparison"]["gates"][0]["verdict"] == "passed" and gate["comparison"]["ratio"] < 0.35
 
 
+def test_speed_charts_overlay_the_baseline_and_keep_one_rounds_clock(quantized_run) -> None:  # type: ignore[no-untyped-def]
+    """The HDR curves of both sides (all rounds merged) and the time series of the first round only."""
+    _, record, _ = quantized_run
+    load = record["suites"][0]["load"]
+    baseline_curve = load["versus"]["baseline_latency_curve"]
+    for curve in (load["latency_curve"], baseline_curve):
+        values = [point["ms"] for point in curve]
+        assert values == sorted(values) and curve[-1]["percentile"] == 100.0
+    assert load["latency_curve"][-1]["ms"] == pytest.approx(load["latency_ms"]["max"], rel=1e-3)
+    assert load["timeline_round"] == 1
+    round_s = load["warmup_s"] + load["duration_s"] / load["versus"]["rounds"]
+    assert load["timeline"][-1]["second"] < round_s  # one round's seconds, not four rounds' summed
+
+
 def test_junit_carries_each_gates_numbers_for_two_independent_readers(quantized_run) -> None:  # type: ignore[no-untyped-def]
     """junitparser and junit2html read back every gate's numbers exactly as run.json has them, and the
     load run's time is shared by its load gates instead of booked on the first."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.builders import write_suite
@@ -95,14 +96,14 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-def _open(browser: Any, reports: Path, csp: str | None) -> list[dict[str, Any]]:
+def _open(browser: Any, reports: Path, csp: str | None, figures: int = FIGURES) -> list[dict[str, Any]]:
     server, thread = _serve(reports, csp)
     try:
         browser.get(f"http://127.0.0.1:{server.server_address[1]}/report.html")
         browser.implicitly_wait(0)
         for _ in range(100):  # plotly draws asynchronously; under the CSP nothing will come
             done = browser.execute_script("return document.querySelectorAll('figure[data-rendered]').length")
-            if done == FIGURES or csp:
+            if done == figures or csp:
                 break
             browser.execute_script("return new Promise(r => setTimeout(r, 100))")
         return [entry for entry in browser.get_log("browser") if "favicon.ico" not in entry["message"]]
@@ -163,3 +164,90 @@ def test_the_report_folder_is_self_contained(reports: Path) -> None:
     assert {"report.css", "report.js", "plotly.min.js"} <= {path.name for path in reports.iterdir()}
     assert "http://" not in html.split("<body>")[0] and "https://cdn" not in html  # no CDN, nothing remote
     assert html.count('<script src="plotly.min.js">') == 1 and 'style="' not in html
+
+
+QUALITY_FIGURES = 1 + 3 + 3 + 1  # PSI per column, 3 columns' distributions, 3 DTW alignments, BERTScore
+
+
+@pytest.fixture(scope="module")
+def quality_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report with a drift gate (a hostile column name and category), a failed DTW gate (hostile row ids,
+    forecasts in its worst rows) and a BERTScore gate, their details computed by the metrics themselves
+    (BERTScore's histogram from scores drawn here: no model needed)."""
+    from evalharness.metrics.base import MetricSettings
+    from evalharness.metrics.bertscore import score_histogram
+    from evalharness.metrics.drift import DRIFT, DriftOptions
+    from evalharness.metrics.dtw import DTW, DtwOptions
+    from evalharness.predictions import Predictions
+    from evalharness.record import GateRecord, RunRecord, SuiteRecord, summarise
+    from evalharness.report import write_reports
+
+    folder, rng = tmp_path_factory.mktemp("quality"), np.random.default_rng(9)
+
+    def sample(rows: int, shift: float, categories: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({"amount": rng.lognormal(4 + shift, 1, rows), HOSTILE: rng.choice(categories, rows),
+                             "flag": rng.integers(0, 2, rows)})  # fmt: skip
+
+    sample(2000, 0, ["a", HOSTILE]).to_csv(folder / "reference.csv", index=False)
+    current = sample(1000, 0.5, ["a", HOSTILE, "new"])
+    inputs = Predictions(np.arange(1000), np.zeros(1000), np.zeros(1000), None, current)
+    drift = DRIFT.compute(inputs, DriftOptions(reference="reference.csv"), MetricSettings(base_dir=folder))
+    t, ids = np.linspace(0, 6, 24), np.array([f"{HOSTILE}{row}" for row in range(10)], dtype=object)
+    truth = np.empty(10, dtype=object)
+    truth[:] = [np.sin(t) * 5] * 10
+    answers = np.stack([np.roll(np.sin(t) * 5, row % 3) + rng.normal(0, 0.3, 24) for row in range(10)])
+    forecasts = Predictions(ids, truth, answers, None, pd.DataFrame(index=range(10)))
+    dtw = DTW.compute(forecasts, DtwOptions(window=2), MetricSettings(resamples=50))
+    histogram = {"score": "f1", "model": "m", "histogram": score_histogram(rng.beta(9, 1.5, 300), 0.85)}
+    gates = [GateRecord(name="drift", nodeid="s::drift", metric="drift", status="passed", value=drift.value, max=5,
+                        details=drift.details),
+             GateRecord(name="dtw", nodeid="s::dtw", metric="dtw", status="failed", value=dtw.value, min=0.99,
+                        details=dtw.details, worst_rows=forecasts.worst(dtw.row_loss, 3, dtw.row_scores)),
+             GateRecord(name="bertscore", nodeid="s::bertscore", metric="bertscore", status="passed", value=0.9, n=300,
+                        min=0.85, details=histogram)]  # fmt: skip
+    suite = SuiteRecord(name="quality", path="s.yaml", sha256="0" * 64, gates=gates, target={"kind": "file"})
+    summary, status = summarise([suite])
+    record = RunRecord(evalharness_version="0", status=status, started_at="t", finished_at="t", duration_s=1.0,
+                       summary=summary, suites=[suite])  # fmt: skip
+    write_reports(record, folder / "reports")
+    return folder / "reports"
+
+
+_QUALITY_STATE = """return {
+    figures: document.querySelectorAll('figure.figure').length,
+    rendered: document.querySelectorAll('figure[data-rendered=plotly] .main-svg').length > 0
+        ? document.querySelectorAll('figure[data-rendered=plotly]').length : 0,
+    fallbacks: [...document.querySelectorAll('figure.figure .fallback svg')]
+        .filter(s => s.getBoundingClientRect().height > 100).length,
+    sparklines: [...document.querySelectorAll('table.worst svg.sparkline polyline')]
+        .filter(p => p.getBoundingClientRect().width > 50).length,
+    numbers: document.querySelectorAll('table.worst details.numbers').length,
+    pwned: window.pwned === 1, images: document.querySelectorAll('img').length}"""
+
+
+def test_plotly_draws_the_drift_dtw_and_bertscore_charts(browser: Any, quality_reports: Path) -> None:
+    log = _open(browser, quality_reports, None, QUALITY_FIGURES)
+    assert [entry for entry in log if entry["level"] == "SEVERE"] == []
+    state = browser.execute_script(_QUALITY_STATE)
+    assert state == {"figures": QUALITY_FIGURES, "rendered": QUALITY_FIGURES, "fallbacks": 0, "sparklines": 6,
+                     "numbers": 3, "pwned": False, "images": 0}  # fmt: skip
+    ticks = browser.execute_script("return [...document.querySelectorAll('figure[id^=figure-s1-drift-dist] "
+                                   ".xtick text')].map(t => t.textContent)")  # fmt: skip
+    assert HOSTILE in ticks  # a category named like markup is drawn as its text
+    warp = browser.execute_script("return document.querySelectorAll('#figure-s1-dtw-aligned-1 .scatterlayer .trace')"
+                                  ".length")  # fmt: skip
+    assert warp == 3  # the warping path, expected, predicted
+
+
+def test_under_jenkins_csp_the_quality_charts_show_as_svg(browser: Any, quality_reports: Path) -> None:
+    log = _open(browser, quality_reports, JENKINS_CSP)
+    assert any("Blocked script execution" in entry["message"] for entry in log)
+    state = browser.execute_script(_QUALITY_STATE)
+    assert state == {"figures": QUALITY_FIGURES, "rendered": 0, "fallbacks": QUALITY_FIGURES, "sparklines": 6,
+                     "numbers": 3, "pwned": False, "images": 0}  # fmt: skip
+    warp = browser.execute_script("return document.querySelector('#figure-s1-dtw-aligned-1 path.warp')"
+                                  ".getBoundingClientRect().height")  # fmt: skip
+    assert warp > 50  # the grey segments of the warping path are drawn
+    labels = browser.execute_script("return [...document.querySelectorAll('figure[id^=figure-s1-drift-dist] svg text')]"
+                                    ".map(t => t.textContent)")  # fmt: skip
+    assert any(label.startswith(HOSTILE) for label in labels)

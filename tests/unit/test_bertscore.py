@@ -51,6 +51,14 @@ def test_scores_equal_bert_score_called_directly(tmp_path: Path, layers: int | N
     assert value.row_loss.argmax() == 3  # the unrelated answer is the worst row
 
 
+def test_the_histogram_counts_bert_scores_own_f1(tmp_path: Path) -> None:
+    histogram = _value(tmp_path, min=0.85).details["histogram"]
+    _, _, f1 = bert_score.score(ANSWERS, REFERENCES, model_type=str(minilm.get_model_path()), num_layers=6)
+    counts, edges = np.histogram(f1.numpy(), bins=20, range=(histogram["edges"][0], 1.0))
+    assert histogram["counts"] == counts.tolist() and histogram["edges"] == pytest.approx(edges.tolist())
+    assert histogram["edges"][0] <= min(f1.min().item(), 0.85) and sum(histogram["counts"]) == len(ANSWERS)
+
+
 def test_baseline_rescaling_matches_bert_score(tmp_path: Path) -> None:
     rows = "\n".join(f"{layer},0.55,0.56,0.555" for layer in range(7))
     (tmp_path / "baseline.csv").write_text("LAYER,P,R,F\n" + rows + "\n")
