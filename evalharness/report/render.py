@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from evalharness.record import GateRecord, RunRecord
+from evalharness.record import GateRecord, RunRecord, SuiteRecord
 from evalharness.report.comparison_figures import comparison_figures
 from evalharness.report.failure import format_cell, format_gate_failure, ordered_flips
 from evalharness.report.figures import gate_figures, suite_figures
@@ -75,7 +75,8 @@ def environment() -> Any:
         comparison_figures=lambda gates, index: comparison_figures(index, gates),
         delta=format_delta, ratio=format_ratio, p_value=format_p_value, flips=ordered_flips, gate_numbers=gate_numbers,
         figures=lambda suite, index: suite_figures(index, suite),
-        gate_figures=lambda gate, index: gate_figures(index, gate), anchor=anchor, folded=folded, sparkline=sparkline,
+        gate_figures=lambda gate, index: gate_figures(index, gate), anchor=anchor, folded=folded,
+        sections=suite_sections, sparkline=sparkline,
     )  # fmt: skip
     return env
 
@@ -92,6 +93,25 @@ def folded(value: Any, visible: int = 60) -> Any:
         '<details class="long"><summary>{}</summary><span class="whole">{}</span></details>'
     )
     return folded_html.format(short, text)
+
+
+DETAIL_SECTIONS = (("rules", "rules"), ("columns", "columns"), ("variants", "perturbations"),
+                   ("worst_series", "aligned series"), ("histogram", "distribution"))  # fmt: skip
+"""A gate's own section in the report, by the detail that makes one: (detail key, contents label)."""
+
+
+def suite_sections(suite: SuiteRecord, index: int) -> list[tuple[str, str]]:
+    """The contents entries of one suite, in page order: (element id, label) of each section it has."""
+    entries = [(f"comparison-{index}", "against the baseline")] if suite.baseline else []
+    entries += [(f"charts-{index}", "charts")] if suite_figures(index, suite) else []
+    entries += [(f"load-{index}", "load")] if suite.load else []
+    for key, label in DETAIL_SECTIONS:
+        entries += [(f"{anchor(gate.nodeid)}-details", f"{gate.name}: {label}") for gate in suite.gates
+                    if gate.details.get(key)]  # fmt: skip
+    failed = [gate for gate in suite.gates if gate.status == "failed" and gate.worst_rows]
+    shown = failed or [gate for gate in suite.gates if gate.worst_rows][:1]
+    entries += [(anchor(gate.nodeid), f"worst rows ({gate.name})") for gate in shown]
+    return entries
 
 
 def anchor(nodeid: str) -> str:

@@ -21,8 +21,13 @@ LONG_ID = "row-" + "x" * 200
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
     """A failed run whose worst row has a 204-character id (folded) and whose suite has charts."""
+    from evalharness.record import GateRecord
+
     record = _record()
     record.suites[0].gates[0].worst_rows[0]["id"] = LONG_ID
+    rule = {"name": "holds", "rule": "x < 1", "applicable": 10, "rate": 1.0, "violations": 0, "errors": 0}
+    record.suites[0].gates.append(GateRecord(name="consistency", nodeid="s.yaml::consistency", metric="consistency",
+                                             status="passed", value=1.0, details={"rules": [rule]}))  # fmt: skip
     write_reports(record, tmp_path / "reports")
     return tmp_path / "reports"
 
@@ -87,9 +92,12 @@ def test_printed_the_charts_are_their_static_twins(browser: Any, report: Path) -
                     twins: figures.filter(f => f.querySelector('.fallback svg').getBoundingClientRect().height > 50)
                         .length,
                     plots: figures.filter(f => f.querySelector('.plot').offsetHeight > 0).length,
-                    toc: document.querySelector('nav.toc').offsetHeight}""")
+                    toc: document.querySelector('nav.toc').offsetHeight,
+                    folded: document.querySelector('details.table').open,
+                    rules: document.querySelector('table.rules').getBoundingClientRect().height}""")
         assert state["figures"] >= 1 and state["twins"] == state["figures"] and state["plots"] == 0
         assert state["toc"] == 0  # links are no use on paper
+        assert state["folded"] is False and state["rules"] > 0  # a folded table (every rule holds) still prints
     finally:
         server.shutdown()
         thread.join(5)

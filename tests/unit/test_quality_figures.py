@@ -264,7 +264,7 @@ def test_the_report_titles_each_quality_section(tmp_path: Path) -> None:
     summary, status = summarise([suite])
     html = render_html(RunRecord(evalharness_version="0", status=status, started_at="t", finished_at="t",
                                  duration_s=1.0, summary=summary, suites=[suite]))  # fmt: skip
-    titles = [re.sub(r"<.*?>", "", title) for title in re.findall(r"<h3>(.*?)</h3>", html)]
+    titles = [re.sub(r"<.*?>", "", title) for title in re.findall(r"<h3[^>]*>(.*?)</h3>", html)]
     assert (
         "DTW: worst aligned series (window 1, normalised by path length and scale; grey lines join the points "
         "the warping path aligns)" in titles

@@ -61,3 +61,24 @@ def test_each_suite_opens_with_a_summary_card_and_long_cells_fold() -> None:
     assert folded is not None and len(folded[1]) < 80 and folded[1].startswith("&lt;i&gt;forecast")
     whole = html_escape(untrusted(long_answer, 200))  # as the record keeps it: max_cell_chars, with its true length
     assert folded[2] == whole and whole.endswith("…(273 chars)")  # on demand, escaped, without a script
+
+
+def test_the_contents_link_each_suites_sections_and_every_link_has_its_target() -> None:
+    record = _record()
+    suite = record.suites[0]
+    rule = {"name": "no_refund_over_limit", "rule": "x < 1", "applicable": 10, "rate": 1.0, "violations": 0,
+            "errors": 0, "violating_ids": []}  # fmt: skip
+    suite.gates.append(GateRecord(name="consistency", nodeid="s.yaml::consistency", metric="consistency",
+                                  status="passed", value=1.0, details={"rules": [rule]}))  # fmt: skip
+    suite.confusion_matrix = {"labels": [0, 1], "matrix": [[5, 1], [2, 3]]}
+    html = render_html(record)
+    toc = html[html.index('<nav class="toc"') : html.index("</nav>")]
+    links = re.findall(r'href="#([^"]+)"', toc)
+    assert links[:3] == ["gates", "environment", "suite-1"]
+    assert all(html.count(f'id="{target}"') == 1 for target in links)  # every link lands, once
+    labels = re.findall(r">([^<]+)</a>", toc)
+    assert labels[3:] == ["charts", "consistency: rules", "worst rows (accuracy)"]
+    # every rule holds, so its table is folded under a summary that says so; a broken rule would open it
+    assert '<details class="table"><summary>1 rule, every one holds on every row it applies to</summary>' in html
+    rule.update(violations=2, rate=0.8)
+    assert '<details class="table" open><summary>1 rule, 1 broken</summary>' in render_html(record)
