@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup browser lint citools models benchmark schema clean serve examples mlserver microbench
+.PHONY: eval test setup browser prometheus lint citools models benchmark schema clean serve examples mlserver microbench
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ serve: $(STAMP)
 examples: $(STAMP)
 	BIN=$(BIN) bash scripts/run-examples.sh $(PYTEST_ARGS)
 
-test: $(STAMP) browser mlserver lint
+test: $(STAMP) browser prometheus mlserver lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP) citools
@@ -42,6 +42,9 @@ citools:
 
 browser:
 	@bash scripts/install-browser.sh
+
+prometheus:
+	@bash scripts/install-prometheus.sh
 
 mlserver:
 	@PYTHON=$(PYTHON) bash scripts/install-mlserver.sh

@@ -23,7 +23,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
     options = [f"--evalharness={path}" for path in args.suites]
     flags = {"report_dir": "report-dir", "baseline": "baseline", "fail_on": "fail-on",
-             "inconclusive": "inconclusive", "gate_on": "gate-on"}  # fmt: skip
+             "inconclusive": "inconclusive", "gate_on": "gate-on", "pushgateway": "pushgateway"}  # fmt: skip
     options += [f"--evalharness-{flag}={getattr(args, name)}" for name, flag in flags.items() if getattr(args, name)]
     # evalharness is imported already (this command), so pytest cannot rewrite the plugin's asserts: it has none
     quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
@@ -200,6 +200,7 @@ def _add_run(commands: Any) -> None:
     _add_fail_on(run, None)  # unset: the pytest option's own default
     run.add_argument("--inconclusive", choices=("fail", "pass"), help="what an inconclusive delta gate does")
     run.add_argument("--gate-on", choices=("estimate", "bound"), help="gate every metric on its estimate or bound")
+    run.add_argument("--pushgateway", metavar="URL", help="push the run's metrics to this Prometheus Pushgateway")
     run.set_defaults(handler=_cmd_run)
 
 

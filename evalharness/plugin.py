@@ -52,6 +52,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(an invalid suite still exits 4)",
     )  # fmt: skip
     group.addoption(
+        "--evalharness-pushgateway", metavar="URL", default=None, dest="evalharness_pushgateway",
+        help="push every gate's value, bounds and verdict, the load summary and the drift per column to this "
+        "Prometheus Pushgateway at the end of the run (grouped by suite, model sha256 and git commit); an "
+        "unreachable one is a warning, never a lost run",
+    )  # fmt: skip
+    group.addoption(
         "--evalharness-cache", metavar="DIR", default=None, dest="evalharness_cache",
         help="keep every endpoint answer in this folder (content-addressed JSON) so a run can resume",
     )  # fmt: skip

@@ -149,6 +149,8 @@ class RunRecord(_Record):
     environment: dict[str, Any] = Field(default_factory=dict)
     summary: Summary = Field(default_factory=Summary)
     suites: list[SuiteRecord] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    """What went wrong beside the gates without costing the run (a Pushgateway that could not be reached)."""
 
     @field_validator("record_version")
     @classmethod

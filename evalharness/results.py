@@ -23,6 +23,7 @@ class ResultCollector:
         self.rows_parts: dict[str, str] = {}
         self.other_failures = 0  # failed items that are not gates (a user's own tests beside the suites)
         self.exit_note = ""
+        self.warnings: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep the plain-data result a gate's report carries (from here or from a worker), and where
@@ -45,6 +46,12 @@ class ResultCollector:
         from evalharness.report import write_reports
 
         record = self.state.record(environment_manifest())
+        gateway = self.config.getoption("evalharness_pushgateway")
+        if gateway:
+            from evalharness.monitoring.publish import push
+
+            record.warnings.extend(push(record, gateway))
+        self.warnings = record.warnings
         try:
             self.written = write_reports(record, self.state.report_dir, self.rows_parts)
         except OSError as error:
@@ -77,5 +84,7 @@ class ResultCollector:
         from evalharness.report.terminal import write_summary
 
         write_summary(terminalreporter, self.state, self.written)
+        for warning in self.warnings:
+            terminalreporter.write_line(f"evalharness: warning: {warning}", yellow=True)
         if self.exit_note:
             terminalreporter.write_line(f"evalharness: {self.exit_note}")

@@ -1,11 +1,11 @@
 """What travels between a Locust master and its workers in ``launch: master_worker`` runs.
 
 Workers on other machines have neither the plan file nor the harness's folder, so such a worker
-asks the master for the plan (``evalharness_plan_request``, answered by ``evalharness_plan``) and every worker
-sends its record back (``evalharness_record``); the master writes the records where the harness
-reads them. Secrets never travel: the values the suite read from the environment are sent as
-``${env:NAME}`` and each worker expands them from its own environment. Imports neither locust
-nor gevent.
+asks the master for the plan (``evalharness_plan_request``, answered by ``evalharness_plan``) and
+every worker sends its record back (``evalharness_record``) and, for live metrics, its counters
+every second (``evalharness_live``); the master writes both where the harness reads them. Secrets
+never travel: the values the suite read from the environment are sent as ``${env:NAME}`` and each
+worker expands them from its own environment. Imports neither locust nor gevent.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 from evalharness.targets.secrets import as_references, expand
 
 PLAN_REQUEST, PLAN_MESSAGE, RECORD_MESSAGE = "evalharness_plan_request", "evalharness_plan", "evalharness_record"
+LIVE_MESSAGE = "evalharness_live"
+"""A worker's live counters, every second, when the plan asks for live metrics."""
 LOCAL_KEYS = ("out_dir", "secret_references")
 """Plan entries that stay with the master: its folder and the secret values."""
 
@@ -41,5 +43,14 @@ def save_record(folder: Path, record: dict[str, Any]) -> Path:
     out = folder / f"{name}{'-error' if 'error' in record else ''}.json"
     partial = out.with_suffix(".partial")
     partial.write_text(json.dumps(record))
+    partial.replace(out)
+    return out
+
+
+def save_live(folder: Path, snapshot: dict[str, Any]) -> Path:
+    """Write one process's live counters into ``folder`` atomically (``live-w-<worker>.json``)."""
+    out = folder / f"live-w-{snapshot['worker']}.json"
+    partial = out.with_suffix(".partial")
+    partial.write_text(json.dumps(snapshot))
     partial.replace(out)
     return out

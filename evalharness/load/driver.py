@@ -15,12 +15,15 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalharness.errors import EvalHarnessError
 from evalharness.load.recorder import Recorder
 from evalharness.processes import stop_process
 from evalharness.targets.secrets import redact, references
+
+if TYPE_CHECKING:
+    from evalharness.monitoring.live import LiveOptions
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 EXTRA_WAIT_S = 60.0
@@ -47,17 +50,26 @@ def locust_command(plan: dict[str, Any]) -> list[str]:
     return [sys.executable, "-m", "locust", *arguments, "LoadUser"]
 
 
-def _start_sampler(folder: Path, interval: float, pids: dict[str, int]) -> subprocess.Popen[bytes]:
+def _start_sampler(folder: Path, interval: float, pids: dict[str, int], live: bool) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "evalharness.load.sampler", "--out", str(folder / "resources.json"),
                "--interval", str(interval), *[f"--pid={name}={pid}" for name, pid in pids.items()]]  # fmt: skip
+    command += ["--live", str(folder / "live-resources.json")] if live else []
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float) -> dict[str, Any]:
-    """Run Locust with ``plan`` (its ``out_dir`` is filled in here); the merged record and resources."""
+def run_plan(
+    plan: dict[str, Any], sample_pids: dict[str, int], interval: float, live: LiveOptions | None = None
+) -> dict[str, Any]:
+    """Run Locust with ``plan`` (its ``out_dir`` is filled in here); the merged record and resources.
+    With ``live``, /metrics serves the run's counters while it goes on (see :mod:`evalharness.monitoring.live`)."""
     folder = Path(tempfile.mkdtemp(prefix="evalharness-load-"))  # private (0700): the plan holds secrets
+    endpoint = None
     try:
-        plan = {**plan, "out_dir": str(folder)}
+        if live is not None:
+            from evalharness.monitoring.live import LiveEndpoint
+
+            endpoint = LiveEndpoint(folder, live)
+        plan = {**plan, "out_dir": str(folder), "live_metrics": endpoint is not None}
         if plan.get("launch") == "master_worker":  # workers get ${env:NAME} in place of each secret
             plan["secret_references"] = references()
         (folder / "plan.json").write_text(json.dumps(plan))
@@ -65,7 +77,7 @@ def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float)
         log = (folder / "locust.log").open("wb")
         locust = subprocess.Popen(locust_command(plan), env=env, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)  # fmt: skip
-        sampler = _start_sampler(folder, interval, {**sample_pids, "generator": locust.pid})
+        sampler = _start_sampler(folder, interval, {**sample_pids, "generator": locust.pid}, endpoint is not None)
         limit = plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + EXTRA_WAIT_S
         limit += plan.get("remote_wait_s", 0) if plan.get("remote_workers") else 0
         try:
@@ -76,8 +88,12 @@ def run_plan(plan: dict[str, Any], sample_pids: dict[str, int], interval: float)
             stop_process(locust, group=True)
             stop_process(sampler)
             log.close()
-        return _collect(folder, plan, locust.returncode)
+        collected = _collect(folder, plan, locust.returncode)
+        collected["live_metrics_url"] = endpoint.url if endpoint else None
+        return collected
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -32,13 +32,16 @@ from gevent.pool import Group
 from locust import User, events, task
 
 from evalharness.load.distributed import (
+    LIVE_MESSAGE,
     PLAN_MESSAGE,
     PLAN_REQUEST,
     RECORD_MESSAGE,
     plan_for_workers,
     plan_from_master,
+    save_live,
     save_record,
 )
+from evalharness.load.live import LiveCounters
 from evalharness.load.recorder import Recorder
 from evalharness.load.timer import PreciseTimer, spin_for_rate
 from evalharness.load.wire import ConnectionPool, InFlight, request_bytes
@@ -48,6 +51,8 @@ PLAN: dict[str, Any] = (
 )  # empty on a worker started elsewhere (evalharness load-worker): the master sends it
 _REQUESTS: list[dict[str, Any]] = []
 RECORDER = Recorder()
+LIVE = LiveCounters()
+LIVE_EVERY_S = 1.0
 STATE: dict[str, Any] = {"start": None, "written": False, "cpu0": None, "in_flight": 0}
 
 
@@ -99,6 +104,8 @@ def _write(environment: Any) -> None:
         return
     STATE["written"] = True
     wall = time.perf_counter() - STATE["start"]
+    if PLAN.get("live_metrics"):
+        _deliver_live(environment)  # the final counts, before the record that ends the run
     record = RECORDER.to_json()
     record.update(worker_index=_worker_index(environment), pid=os.getpid(), wall_s=wall,
                   cpu_s=_cpu_seconds() - STATE["cpu0"])  # fmt: skip
@@ -112,6 +119,23 @@ def _deliver(environment: Any, record: dict[str, Any]) -> None:
         save_record(Path(PLAN["out_dir"]), record)
 
 
+def _deliver_live(environment: Any) -> None:
+    """This process's live counters, for the harness's /metrics (sent to the master from a worker)."""
+    snapshot = LIVE.snapshot(f"{_worker_index(environment)}-{os.getpid()}")
+    if PLAN.get("launch") == "master_worker" and _runner_kind(environment) == "WorkerRunner":
+        environment.runner.send_message(LIVE_MESSAGE, snapshot)
+    else:
+        save_live(Path(PLAN["out_dir"]), snapshot)
+
+
+def _live_loop(environment: Any) -> None:
+    """Deliver the live counters every :data:`LIVE_EVERY_S` until the record is written."""
+    while not STATE["written"]:
+        gevent.sleep(LIVE_EVERY_S)
+        if not STATE["written"]:
+            _deliver_live(environment)
+
+
 def _runner_kind(environment: Any) -> str:
     return type(getattr(environment, "runner", None)).__name__
 
@@ -123,6 +147,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if _runner_kind(environment) == "MasterRunner":
         runner.register_message(RECORD_MESSAGE, lambda msg, **__: save_record(Path(PLAN["out_dir"]), msg.data))
+        runner.register_message(LIVE_MESSAGE, lambda msg, **__: save_live(Path(PLAN["out_dir"]), msg.data))
         runner.register_message(
             PLAN_REQUEST, lambda msg, **__: runner.send_message(PLAN_MESSAGE, plan_for_workers(PLAN), msg.node_id)
         )
@@ -179,6 +204,8 @@ def _create_engine(environment: Any, **_: Any) -> None:
     """A local engine is created in each load process before its users start (never before a fork)."""
     if _runner_kind(environment) == "MasterRunner":  # a master runs no users
         return
+    if PLAN.get("live_metrics") and "live" not in _CLIENT:
+        _CLIENT["live"] = gevent.spawn(_live_loop, environment)
     if PLAN.get("engine_suite") and "engine" not in _CLIENT:
         from evalharness.serve.models import load_served_model
 
@@ -233,6 +260,7 @@ def send(request: dict[str, Any], scheduled: float, in_flight: InFlight | None =
         RECORDER.record_us("warmup", latency_us)
         return
     RECORDER.outcome(_slice(scheduled), kind, latency_us)
+    LIVE.observe(kind, latency_us / 1e6, sent - scheduled)
     if kind != "ok":
         return
     RECORDER.record_us("latency", latency_us)

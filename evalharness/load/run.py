@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -61,13 +62,36 @@ class LoadRun:
         cold = self._cold_starts(plan["requests"])
         pid = run.server.pid if run.server is not None else spec.pid
         started = time.perf_counter()
-        result = summarise(run_plan(plan, {"target": pid} if pid else {}, spec.sample_interval_s), plan, spec.gpus)
+        measured = run_plan(plan, {"target": pid} if pid else {}, spec.sample_interval_s, self.live_options("target"))
+        result = summarise(measured, plan, spec.gpus)
+        result["live_metrics_url"] = measured.get("live_metrics_url")
         result["wall_s"] = round(time.perf_counter() - started, 3)
         if cold is not None:
             result["cold_start"] = cold
             result["values"] = gate_values(result)
         result["values"]["model_size_mib"] = model_size_mib(run, "target")
         return result
+
+    def live_options(self, side: str) -> Any:
+        """How to serve live /metrics for one side's runs (None unless the suite's load section asks)."""
+        if self.spec.metrics is None:
+            return None
+        from datetime import datetime, timezone
+
+        from evalharness.monitoring.labels import label, run_id, target_label
+        from evalharness.monitoring.live import LiveOptions
+
+        run = self.suite_run
+        target = run.target_info if side == "target" else getattr(run.baseline, "target_info", None) or {}
+        labels = {"suite": label(run.spec.name), "target": target_label(target),
+                  "run_id": run_id(datetime.now(timezone.utc).isoformat(timespec="seconds")), "side": side}  # fmt: skip
+        sink = run.progress if run.progress is not None else sys.stderr
+
+        def announce(text: str) -> None:
+            sink.write(text)
+
+        metrics = self.spec.metrics
+        return LiveOptions(metrics.host, metrics.port, metrics.linger_s, labels, announce)
 
     def _versus(self) -> bool:
         """Whether to load the baseline too: a live baseline, and a ratio gate that asks for it."""
@@ -86,7 +110,7 @@ class LoadRun:
         started = time.perf_counter()
         plans = versus.side_plans(run, spec)  # endpoints: builds the targets (and starts a server: section)
         pid = run.server.pid if run.server is not None else spec.pid
-        both = versus.run_rounds(plans, spec, {"target": pid} if pid else {})
+        both = versus.run_rounds(plans, spec, {"target": pid} if pid else {}, self.live_options)
         sides = both["sides"]
         rows = [request["row"] for request in plans["target"]["requests"] if "row" in request]
         if rows and COLD_START_GATES & set(spec.gates.declared()):

@@ -5,7 +5,8 @@
 Every ``interval`` seconds it records system CPU and memory, the CPU and RSS of each named process
 *tree* (the process and all its descendants, found afresh each tick), and through NVML, when a GPU
 is present, each GPU's utilisation, memory, power and energy counter. SIGTERM ends it; the series
-are written as JSON.
+are written as JSON. With ``--live FILE`` the latest sample is also written to FILE after each tick,
+for the harness's live ``/metrics``.
 """
 
 from __future__ import annotations
@@ -73,8 +74,19 @@ def _gpu_sample(pynvml: Any, handle: Any) -> dict[str, float | None]:
     }
 
 
-def sample_until_stopped(out: Path, interval: float, pids: dict[str, int]) -> None:
-    """Sample every ``interval`` s until SIGTERM or SIGINT, then write the series to ``out``."""
+def _write_live(path: Path, series: dict[str, list[Any]], names: list[str]) -> None:
+    """The latest sample alone, replaced atomically, for the harness's live /metrics."""
+    latest = {"system_cpu_percent": series["system_cpu_percent"][-1], "gpus": series["gpus"][-1],
+              "processes": {name: {"cpu_percent": series[f"{name}_cpu_percent"][-1],
+                                   "rss_mib": series[f"{name}_rss_mib"][-1]} for name in names}}  # fmt: skip
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(latest))
+    partial.replace(path)
+
+
+def sample_until_stopped(out: Path, interval: float, pids: dict[str, int], live: Path | None = None) -> None:
+    """Sample every ``interval`` s until SIGTERM or SIGINT, then write the series to ``out`` (and after
+    each sample, with ``live``, the latest one there)."""
     import psutil
 
     stop = {"now": False}
@@ -98,6 +110,8 @@ def sample_until_stopped(out: Path, interval: float, pids: dict[str, int]) -> No
             series[f"{name}_cpu_percent"].append(cpu)
             series[f"{name}_rss_mib"].append(rss)
         series["gpus"].append([_gpu_sample(pynvml, handle) for handle in handles])
+        if live is not None:
+            _write_live(live, series, list(trees))
     facts = {"interval_s": interval, "cpu_count": psutil.cpu_count(), "gpu_count": len(handles),
              "started_epoch": started_epoch, "series": series}  # fmt: skip
     out.write_text(json.dumps(facts))
@@ -109,9 +123,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--pid", action="append", default=[], help="name=pid of a process tree to sample")
+    parser.add_argument("--live", type=Path, default=None, help="also write the latest sample here, each time")
     args = parser.parse_args()
     pids = {name: int(pid) for name, _, pid in (item.partition("=") for item in args.pid)}
-    sample_until_stopped(args.out, args.interval, pids)
+    sample_until_stopped(args.out, args.interval, pids, args.live)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,9 @@ def side_plans(run: SuiteRun, spec: Any) -> dict[str, dict[str, Any]]:
     return plans
 
 
-def run_rounds(plans: dict[str, dict[str, Any]], spec: Any, pids: dict[str, int]) -> dict[str, Any]:
-    """Both sides, round by round; each side's merged result and its per-round gate values."""
+def run_rounds(plans: dict[str, dict[str, Any]], spec: Any, pids: dict[str, int], live: Any = None) -> dict[str, Any]:
+    """Both sides, round by round; each side's merged result and its per-round gate values. ``live``
+    (side -> LiveOptions or None) serves each round's counters on /metrics, labelled by side."""
     from evalharness.load.driver import run_plan
     from evalharness.load.summary import summarise
 
@@ -62,7 +63,7 @@ def run_rounds(plans: dict[str, dict[str, Any]], spec: Any, pids: dict[str, int]
     values: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     first: dict[str, dict[str, Any]] = {}
     for side in abba(spec.rounds):
-        measured = run_plan(plans[side], pids, spec.sample_interval_s)
+        measured = run_plan(plans[side], pids, spec.sample_interval_s, live(side) if live else None)
         raw[side].append(measured)
         summary = summarise(measured, plans[side], spec.gpus)
         values[side].append(summary["values"])

@@ -1,5 +1,6 @@
-"""Reports rendered from the RunRecord alone: run.json, junit.xml, report.html and summary.md; and,
-after a pytest run, rows.jsonl with every answer whole (see :mod:`evalharness.report.rows`)."""
+"""Reports rendered from the RunRecord alone: run.json, junit.xml, report.html, summary.md and
+metrics.prom (Prometheus' text format, see :mod:`evalharness.monitoring`); and, after a pytest run,
+rows.jsonl with every answer whole (see :mod:`evalharness.report.rows`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+from evalharness.monitoring.batch import exposition
 from evalharness.record import RunRecord
 from evalharness.report.markdown import render_markdown
 from evalharness.report.render import render_html, render_junit
@@ -15,7 +17,8 @@ from evalharness.targets.secrets import redact
 
 __all__ = ["load_record", "write_reports"]
 
-REPORT_FILES = {"json": "run.json", "junit": "junit.xml", "html": "report.html", "markdown": "summary.md"}
+REPORT_FILES = {"json": "run.json", "junit": "junit.xml", "html": "report.html", "markdown": "summary.md",
+                "metrics": "metrics.prom"}  # fmt: skip
 
 
 def _write(path: Path, text: str) -> None:
@@ -69,6 +72,7 @@ def write_reports(record: RunRecord, directory: Path, rows_parts: dict[str, str]
     _write(paths["junit"], render_junit(record))
     _write(paths["html"], render_html(record))
     _write(paths["markdown"], render_markdown(record))
+    _write(paths["metrics"], exposition(record))
     copy_assets(directory)
     if rows_parts is not None:
         parts = [(suite.path, rows_parts[suite.path]) for suite in record.suites if suite.path in rows_parts]

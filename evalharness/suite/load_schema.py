@@ -76,6 +76,16 @@ class ColdStartSpec(ClosedModel):
     warm_requests: int = Field(20, ge=1, le=10_000, description="first requests after ready: the cold path")
 
 
+class LiveMetricsSpec(ClosedModel):
+    """Live Prometheus metrics while the load runs: latency histogram, outcomes, send lag, CPU, memory, GPU."""
+
+    port: int = Field(..., ge=0, le=65535, description="port of /metrics (0: any free port; the run says which)")
+    host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 to let a Prometheus elsewhere scrape)")
+    linger_s: float = Field(
+        5.0, ge=0, le=300, description="keep serving the final numbers this long after the run, for a last scrape"
+    )
+
+
 class SloSpec(ClosedModel):
     """Latency objectives; a request that meets all of them counts toward goodput."""
 
@@ -185,6 +195,9 @@ class LoadSpec(ClosedModel):
     )  # fmt: skip
     slo: SloSpec = SloSpec()
     cold_start: ColdStartSpec = ColdStartSpec()
+    metrics: LiveMetricsSpec | None = Field(
+        None, description="serve live Prometheus /metrics on this port while the load runs (opt-in)"
+    )
     gates: LoadGates = Field(default_factory=LoadGates)
 
     @model_validator(mode="after")

@@ -152,7 +152,7 @@ load: {model: closed, rate: 10, arrival: constant, users: 4, think_time_s: 0.1, 
        processes: 2, launch: master_worker, remote_workers: 1, master_host: 0.0.0.0, master_port: 5557,
        remote_wait_s: 30, max_in_flight: 100, timeout_s: 10, rows: 50, late_ms: 5, gpus: 0, pid: 1234,
        sample_interval_s: 0.5, rounds: 4, slo: {latency_ms: 50, ttft_ms: 100, tpot_ms: 20},
-       cold_start: {repeats: 2, poll_ms: 10, warm_requests: 5}}
+       cold_start: {repeats: 2, poll_ms: 10, warm_requests: 5}, metrics: {port: 9464, host: 127.0.0.1, linger_s: 2}}
 """,
     "load-gates": "load: {rate: 10, gates: {" + ", ".join(f"{gate}: {{max: 1}}" for gate in _GATES.split()) + "}}",
     "baseline": """
