@@ -73,16 +73,21 @@ def pushgateway(folder: Path) -> Iterator[str]:
     """A Pushgateway; yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [str(PUSHGATEWAY), f"--web.listen-address=127.0.0.1:{port}"]
+    # Debian's build persists to /var/lib/prometheus by default: each test's gateway keeps its own file
+    command = [str(PUSHGATEWAY), f"--web.listen-address=127.0.0.1:{port}",
+               f"--persistence.file={folder / 'pushgateway.data'}"]  # fmt: skip
     with _server(command, f"{url}/-/ready", folder):
         yield url
 
 
 @contextmanager
-def prometheus(folder: Path, targets: list[str], honor_labels: bool = True) -> Iterator[str]:
-    """A Prometheus scraping ``targets`` (host:port) every second; yields its URL."""
+def prometheus(folder: Path, targets: list[str], honor_labels: bool = True,
+               rule_files: list[Path] | None = None) -> Iterator[str]:  # fmt: skip
+    """A Prometheus scraping ``targets`` (host:port) every second, evaluating ``rule_files`` every second;
+    yields its URL."""
     port = free_port()
     config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+              "rule_files": [str(path) for path in rule_files or []],
               "scrape_configs": [{"job_name": "under-test", "honor_labels": honor_labels,
                                   "static_configs": [{"targets": targets}]}]}  # fmt: skip
     (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML

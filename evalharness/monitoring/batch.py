@@ -118,13 +118,23 @@ def _load_metrics(builder: _Builder, load: dict[str, Any]) -> None:
     lag = (load.get("send_lag_ms") or {}).get("p99")
     builder.set("evalharness_load_send_lag_p99_seconds", "p99 of actual minus scheduled send (open loop).",
                 None if lag is None else lag / 1000)  # fmt: skip
-    values = load.get("values") or {}
+    values = load.get("values") or _gate_values(load)
     for key, name, help_text in LOAD_GAUGES:
         value = values.get(key, load.get(key))
         builder.set(name, help_text, None if value is None else float(value) * SCALE.get(key, 1.0))
     for outcome, count in (load.get("requests") or {}).items():
         builder.set("evalharness_load_requests", "Requests of the measured window by outcome.", count, outcome=outcome)
     builder.set("evalharness_load_valid", "1 when the load generator kept up, else 0.", float(bool(load.get("valid"))))
+
+
+def _gate_values(load: dict[str, Any]) -> dict[str, Any]:
+    """Every load gate's value, recomputed from the load result as run.json keeps it (without ``values``)."""
+    from evalharness.load.summary import gate_values
+
+    try:
+        return gate_values(load)
+    except (KeyError, TypeError, ZeroDivisionError):  # a partial result (a run that failed part-way)
+        return {}
 
 
 def suite_metrics(record: RunRecord) -> list[SuiteMetrics]:

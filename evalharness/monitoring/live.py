@@ -25,6 +25,7 @@ from typing import Any
 from evalharness.load.live import LAG_BOUNDS_S, LATENCY_BOUNDS_S, merged
 
 LABELS = ("suite", "target", "run_id", "side")
+OUTCOMES = ("ok", "http_error", "timeout", "parse_error", "engine_error")
 RESOURCES_FILE = "live-resources.json"
 
 
@@ -77,8 +78,8 @@ class LiveCollector:
         lag.add_metric(self.values, _buckets(total.lag, LAG_BOUNDS_S), total.lag_sum_s)
         outcomes = CounterMetricFamily("evalharness_requests", "Finished requests of the measured window by outcome.",
                                        labels=[*LABELS, "outcome"])  # fmt: skip
-        for outcome, count in sorted(total.outcomes.items()):
-            outcomes.add_metric([*self.values, outcome], float(count))
+        for outcome in sorted({*OUTCOMES, *total.outcomes}):  # every kind from the start: rate() needs a zero
+            outcomes.add_metric([*self.values, outcome], float(total.outcomes.get(outcome, 0)))
         reporting = GaugeMetricFamily("evalharness_load_processes_reporting", "Load processes in the sums.",
                                       labels=LABELS)  # fmt: skip
         reporting.add_metric(self.values, float(len(snapshots)))

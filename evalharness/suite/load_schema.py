@@ -79,7 +79,7 @@ class ColdStartSpec(ClosedModel):
 class LiveMetricsSpec(ClosedModel):
     """Live Prometheus metrics while the load runs: latency histogram, outcomes, send lag, CPU, memory, GPU."""
 
-    port: int = Field(..., ge=0, le=65535, description="port of /metrics (0: any free port; the run says which)")
+    port: int = Field(9464, ge=0, le=65535, description="port of /metrics (0: any free port; the run says which)")
     host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 to let a Prometheus elsewhere scrape)")
     linger_s: float = Field(
         5.0, ge=0, le=300, description="keep serving the final numbers this long after the run, for a last scrape"

@@ -33,6 +33,7 @@ def test_prometheus_scrapes_a_master_worker_load_run(tmp_path: Path) -> None:
     load = f"""
         model: open
         rate: 150
+        late_ms: 100
         arrival: constant
         duration_s: 4
         warmup_s: 0.5
@@ -46,7 +47,7 @@ def test_prometheus_scrapes_a_master_worker_load_run(tmp_path: Path) -> None:
         with ping_server_process("--stall-ms", "150", "--stall-every-s", "1") as url:
             load_suite_file(tmp_path, PING % url, load)
             command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--evalharness", "suite.yaml",
-                       "--evalharness-report-dir=reports"]  # fmt: skip
+                       "--evalharness-report-dir=reports", "--evalharness-fail-on=never"]  # fmt: skip
             done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert f"evalharness: live load metrics at http://127.0.0.1:{port}/metrics" in done.stderr
