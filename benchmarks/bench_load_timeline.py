@@ -8,6 +8,7 @@ and its size in run.json.
 - Reading: ``Recorder.merged`` of ``--processes`` records of a ``--seconds`` run, then ``over_time``
   (slice percentiles, heatmap, HDR curve), in seconds.
 - Size: the timeline, heatmap and curve as JSON, in bytes.
+- Live counters (``load.metrics``), per request, against the same reference.
 
 Usage: ``python benchmarks/bench_load_timeline.py [--requests N] [--seconds S] [--processes P]``.
 """
@@ -55,6 +56,22 @@ def record_per_request_us(requests: int, seconds: int, repeats: int) -> tuple[fl
     return statistics.median(ours), statistics.median(reference)
 
 
+def live_per_request_us(requests: int, repeats: int) -> float:
+    """Median µs per request of the live counters (``load.metrics``): a bucket found by bisection among 289
+    bounds, the outcome counted."""
+    from evalharness.load.live import LiveCounters
+
+    values = (_latencies_us(requests, 2) / 1e6).tolist()
+    runs = []
+    for _ in range(repeats):
+        counters = LiveCounters()
+        started = time.perf_counter()
+        for value in values:
+            counters.observe("ok", value, 0.0001)
+        runs.append((time.perf_counter() - started) / requests * 1e6)
+    return statistics.median(runs)
+
+
 def merge_and_read(processes: int, seconds: int, per_second: int) -> tuple[float, int, int]:
     """(seconds to merge and read, slices, bytes of JSON) for ``processes`` records of a run."""
     width = timeline_slice_s(0, seconds)
@@ -85,6 +102,9 @@ def main() -> None:
     args = parser.parse_args()
     ours, reference = record_per_request_us(args.requests, args.seconds, args.repeats)
     print(f"| recording, µs per request | {ours:.2f} | {reference:.2f} (record_value alone) | {ours / reference:.2f} |")
+    live = live_per_request_us(args.requests, args.repeats)
+    print(f"| live counters (load.metrics), µs per request | {live:.2f} | {reference:.2f} (record_value alone) | "
+          f"{live / reference:.2f} |")  # fmt: skip
     elapsed, slices, size = merge_and_read(args.processes, args.seconds, args.per_second)
     print(f"| merge {args.processes} processes and read {slices} slices of a {args.seconds} s run | {elapsed:.3f} s | "
           f"| |")  # fmt: skip
