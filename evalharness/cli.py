@@ -44,10 +44,27 @@ def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
         return EXIT_USAGE
     _warn(unset)
     for suite in state.suites.values():
-        rows = len(state.runs[suite.path].frame())
-        print(f"ok: {suite.display_name}: {suite.spec.name}, {len(suite.metric_order)} gates, {rows} rows")
+        run = state.runs[suite.path]
+        print(f"ok: {suite.display_name}: {suite.spec.name}, {gate_summary(run)}, {len(run.frame())} rows")
     state.close()
     return EXIT_OK
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def gate_summary(run: Any) -> str:
+    """What a run will gate, counted as pytest collects it: "7 gates (4 metrics, 3 load)", "1 gate"."""
+    metrics = len(run.suite.metric_order)
+    load = len(run.spec.load.gates.declared()) if run.spec.load is not None else 0
+    cases = len(run.cases())
+    total = metrics + load + cases
+    if total == metrics:
+        return _plural(metrics, "gate")
+    parts = [_plural(metrics, "metric"), *([f"{load} load"] if load else [])]
+    parts += [_plural(cases, "case")] if cases else []
+    return f"{_plural(total, 'gate')} ({', '.join(parts)})"
 
 
 def _warn(problems: Sequence[object]) -> None:

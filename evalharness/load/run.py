@@ -163,7 +163,7 @@ class LoadRun:
         result = self.result()
         value = result["values"].get(name)
         base = {"name": f"load::{name}", "nodeid": nodeid, "metric": name, "min": options.min, "max": options.max,
-                "n": result["requests"]["sent"], "details": {"load": _headline(result)}}  # fmt: skip
+                "n": gate_n(name, result), "details": {"load": _headline(result)}}  # fmt: skip
         if not result["valid"]:
             reasons = "; ".join(result["invalid_reasons"])
             return GateRecord(**base, status="error", value=value, message=f"the load run is invalid: {reasons}")
@@ -188,11 +188,22 @@ class LoadRun:
         return load_comparison(name, options, result, gate_on)
 
 
+def gate_n(name: str, result: dict[str, Any]) -> int:
+    """What a load gate's value rests on: cold starts for the cold-start gates, the requests after ready
+    for the cold path, else the requests sent."""
+    cold = result.get("cold_start") or {}
+    if name in ("cold_start_s", "cold_start_max_s"):
+        return len(cold.get("repeats") or [])
+    if name == "cold_path_p50_ms":
+        return int((cold.get("cold_path_ms") or {}).get("count") or 0)
+    return int(result["requests"]["sent"])
+
+
 def _headline(result: dict[str, Any]) -> dict[str, Any]:
     """The few numbers a failure message shows beside the gate."""
     latency = result["latency_ms"] or {}
     return {
-        "model": result["model"], "rate": result["rate"], "qps": result["qps"], "error_rate": result["error_rate"],
+        "model": result["model"], "rate": result.get("rate"), "qps": result["qps"], "error_rate": result["error_rate"],
         "p50_ms": latency.get("p50"), "p95_ms": latency.get("p95"), "p99_ms": latency.get("p99"),
         "requests": result["requests"],
     }  # fmt: skip

@@ -51,7 +51,7 @@ def summarise(run: dict[str, Any], plan: dict[str, Any], declared_gpus: int | No
     lag = _ms(recorder.histograms["send_lag"])
     tokens = _token_facts(recorder, duration)
     result: dict[str, Any] = {
-        "model": plan["model"], "rate": plan["rate"], "arrival": plan["arrival"], "users": plan["users"],
+        **_loop(plan),
         "processes": plan["processes"], "launch": plan.get("launch", "fork"),
         "remote_workers": plan.get("remote_workers", 0), "duration_s": duration,
         "warmup_s": plan["warmup_s"],
@@ -74,6 +74,13 @@ def summarise(run: dict[str, Any], plan: dict[str, Any], declared_gpus: int | No
     result["valid"] = not result["invalid_reasons"]
     result["values"] = gate_values(result)
     return result
+
+
+def _loop(plan: dict[str, Any]) -> dict[str, Any]:
+    """The loop's own settings: rate and arrivals for an open loop, users and think time for a closed one."""
+    if plan["model"] == "open":
+        return {"model": "open", "rate": plan["rate"], "arrival": plan["arrival"]}
+    return {"model": "closed", "users": plan["users"], "think_time_s": plan.get("think_time_s", 0.0)}
 
 
 def _over_time(recorder: Recorder, resources: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:

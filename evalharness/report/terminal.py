@@ -11,7 +11,7 @@ from evalharness.report.text import format_interval, format_number, shorten
 from evalharness.untrusted import untrusted
 
 _HEADER = ("suite", "gate", "value", "threshold", "CI", "n", "result")
-_WIDTHS = (32, 60, None, None, None, None, None)  # suite and gate names are capped; the rest are ours
+_WIDTHS = (64, 60, None, None, None, None, None)  # suite and gate names are capped; the rest are ours
 _COMPARISON_HEADER = ("baseline", "delta [interval]", "verdict")
 _COMPARISON_WIDTHS = (None, None, 20)  # shown only when a suite of the run has a baseline
 _MARKUP = {"passed": {"green": True}, "failed": {"red": True, "bold": True}, "error": {"red": True}, "info": {}}

@@ -33,7 +33,7 @@ def test_validate_reports_schema_problems_before_data_and_exits_4(tmp_path: Path
     suite = demo_project(tmp_path)
     ok = _cli("validate", "suite.yaml", cwd=tmp_path)
     assert ok.returncode == 0
-    assert ok.stdout.strip() == "ok: suite.yaml: demo, 1 gates, 400 rows"
+    assert ok.stdout.strip() == "ok: suite.yaml: demo, 1 gate, 400 rows"
     suite.write_text(suite.read_text().replace("row_id", "rowid").replace("seed: 3", "seed: 3\nseeed: 4"))
     broken = _cli("validate", "suite.yaml", cwd=tmp_path)
     assert broken.returncode == 4

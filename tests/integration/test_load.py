@@ -297,7 +297,9 @@ def test_streamed_tokens_are_timed_like_vllm_benchmarks(tmp_path: Path) -> None:
         _, result = run_load(suite)
     tokens = result["tokens"]
     assert 9.0 <= tokens["itl_ms"]["p50"] <= 14.0  # the server spaces tokens 10 ms apart
-    assert tokens["ttft_ms"]["p50"] < tokens["itl_ms"]["p50"]  # the first token is not delayed
+    # TTFT ends at the first content token, not the last: the 14-word answer takes 13 gaps of ~10 ms more.
+    # (Its own size, the server's inference and the round trip, grows under CPU contention: no tighter bound.)
+    assert tokens["ttft_ms"]["p50"] < 4 * tokens["itl_ms"]["p50"]
     assert 9.0 <= tokens["tpot_ms"]["mean"] <= 14.0
     assert tokens["output_tokens"] >= 14 * result["requests"]["ok"]  # the answer has 14 words
     assert result["goodput"] == 1.0

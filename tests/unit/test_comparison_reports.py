@@ -312,3 +312,13 @@ def test_a_pytest_run_against_a_better_baseline_reports_the_regression(
     reports = folder / "reports"
     junit_schema.validate((reports / "junit.xml").read_text())
     assert "Candidate vs baseline" in (reports / "report.html").read_text()
+
+
+def test_a_long_suite_name_is_shown_whole_up_to_64_characters() -> None:
+    record = _record(baseline=False)
+    record.suites[0].name = "fraud-scoring-distilled-candidate-eu-west-nightly"  # 49 characters
+    _, rows = gate_table(_State(record))
+    assert rows[0][0][0] == "fraud-scoring-distilled-candidate-eu-west-nightly"
+    record.suites[0].name = "x" * 200
+    _, rows = gate_table(_State(record))
+    assert len(rows[0][0][0]) == 64 and rows[0][0][0].endswith("…")
