@@ -89,7 +89,18 @@ def comparable(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray,
     numeric_expected, numeric_predicted = as_numbers(expected), as_numbers(predicted)
     if numeric_expected is not None and numeric_predicted is not None:
         return numeric_expected, numeric_predicted
-    return expected.astype(str).astype(object), predicted.astype(str).astype(object)
+    return as_text(expected), as_text(predicted)
+
+
+def as_text(values: np.ndarray) -> np.ndarray:
+    """Every value as its text, in an object array (a list cell, such as several reference answers
+    in a JSONL file, becomes its text too)."""
+    try:
+        return values.astype(str).astype(object)
+    except ValueError:  # list cells: numpy would read them as another dimension
+        text = np.empty(len(values), dtype=object)
+        text[:] = [str(value) for value in values]
+        return text
 
 
 def describe_values(values: Iterable[Any], shown: int = 8) -> str:

@@ -35,6 +35,15 @@ def as_sequences(values: np.ndarray) -> np.ndarray:
     return result
 
 
+def _reads_as_sequences(values: np.ndarray) -> bool:
+    """Whether text answers are all lists of numbers written as JSON (a forecast), not other text."""
+    try:
+        as_sequences(values)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def default_positive_label(labels: np.ndarray) -> Any | None:
     """``1`` (or ``True``) when the labels are a subset of {0, 1}; otherwise unknown."""
     values = labels.tolist()
@@ -77,7 +86,12 @@ class Predictions:
 
     def __post_init__(self) -> None:
         expected, predicted = np.asarray(self.expected), np.asarray(self.predicted)
+        # As the dataset and the target gave them, before labels are made comparable: what the
+        # free-text metrics read (a list of acceptable answers stays a list; no answer stays None).
+        self.raw_expected, self.raw_predicted = expected, predicted
         self.is_sequence = is_sequence(predicted)
+        if self.is_sequence and predicted.dtype == object and isinstance(predicted[0], str):
+            self.is_sequence = _reads_as_sequences(predicted)  # text such as a JSON answer '[{"a": 1}]'
         if self.is_sequence:
             try:
                 self.expected, self.predicted = as_sequences(expected), as_sequences(predicted)

@@ -27,6 +27,13 @@ BUILTIN_METRICS: dict[str, str] = {
     "robustness": "evalharness.metrics.robustness:ROBUSTNESS",
     "bertscore": "evalharness.metrics.bertscore:BERTSCORE",
     "agreement": "evalharness.metrics.agreement:AGREEMENT",
+    "exact_match": "evalharness.metrics.qa:EXACT_MATCH",
+    "token_f1": "evalharness.metrics.qa:TOKEN_F1",
+    "contains": "evalharness.metrics.qa:CONTAINS",
+    "numeric_match": "evalharness.metrics.qa:NUMERIC_MATCH",
+    "regex_match": "evalharness.metrics.qa:REGEX_MATCH",
+    "json_valid": "evalharness.metrics.qa:JSON_VALID",
+    "answer_length": "evalharness.metrics.qa:ANSWER_LENGTH",
 }
 
 PLANNED_METRICS: tuple[str, ...] = ()

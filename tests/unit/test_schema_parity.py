@@ -121,6 +121,16 @@ metrics:
               baseline_path: base.csv, batch_size: 32, device: cpu}
   dtw: {window: 3, normalize: scale, gate: distance, max: 1.0}
 """,
+    "qa-metrics": """
+metrics:
+  exact_match: {min: 0.4, normalize: [case, whitespace], separator: "|"}
+  token_f1: {min: 0.5}
+  contains: {min: 0.5, normalize: [], separator: ";", whole_words: false}
+  numeric_match: {min: 0.9, which: first, abs_tol: 0.5, rel_tol: 0.0}
+  regex_match: {min: 0.9, pattern: "^[A-Z]", mode: fullmatch, ignore_case: true}
+  json_valid: {min: 0.9, schema: answer.json, code_fences: false}
+  answer_length: {max: 40, unit: characters}
+""",
     "robustness": """
 metrics:
   robustness:

