@@ -80,12 +80,33 @@ def as_numbers(values: np.ndarray) -> np.ndarray | None:
     return converted.to_numpy()
 
 
+NO_ANSWER = "\x00no answer"
+"""A text row's predicted label when there is none (its request failed, or its answer could not be
+parsed): equal to no label, and shown as null. Number rows use NaN."""
+
+
+def missing_answers(predicted: np.ndarray) -> np.ndarray:
+    """Per row, whether the target gave no answer (None, or NaN in an object array)."""
+    if predicted.dtype != object:
+        return np.zeros(len(predicted), dtype=bool)
+    return np.fromiter((value is None or (isinstance(value, float) and value != value) for value in predicted),
+                       dtype=bool, count=len(predicted))  # fmt: skip
+
+
 def comparable(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Expected and predicted labels in one dtype, equal where their values are equal.
 
     Numbers stay numbers (an answer ``"1"`` from a JSON endpoint equals an expected ``1.0``);
-    anything else is compared as text.
+    anything else is compared as text. A row with no answer (None) equals nothing: NaN among
+    numbers, :data:`NO_ANSWER` among texts, never the text ``'None'``.
     """
+    missing = missing_answers(predicted)
+    if missing.any():
+        given_expected, given = comparable(expected, predicted[~missing])
+        empty = np.full(len(predicted), np.nan) if given.dtype != object else np.full(len(predicted), NO_ANSWER, object)
+        filled = empty
+        filled[~missing] = given
+        return given_expected, filled
     numeric_expected, numeric_predicted = as_numbers(expected), as_numbers(predicted)
     if numeric_expected is not None and numeric_predicted is not None:
         return numeric_expected, numeric_predicted

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalharness.labels import comparable, is_binary_01, match_label, value_key
+from evalharness.labels import NO_ANSWER, comparable, is_binary_01, match_label, missing_answers, value_key
 from evalharness.untrusted import bounded_value
 
 
@@ -83,12 +83,19 @@ class Predictions:
     positive_label: Any | None = None
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: np.ndarray | None = None
+    """Per row, the answer's text as the target gave it (an LLM's whole reply), None where it gave
+    none; kept beside the extracted label for the record, the report and the terminal."""
+    outcome: np.ndarray | None = None
+    """Per row, how its request ended (ok, unparsed, cut_off, http_error, timeout, parse_error);
+    None for local engines, whose every row is ok."""
 
     def __post_init__(self) -> None:
         expected, predicted = np.asarray(self.expected), np.asarray(self.predicted)
         # As the dataset and the target gave them, before labels are made comparable: what the
         # free-text metrics read (a list of acceptable answers stays a list; no answer stays None).
         self.raw_expected, self.raw_predicted = expected, predicted
+        self.answered = ~missing_answers(predicted)
         self.is_sequence = is_sequence(predicted)
         if self.is_sequence and predicted.dtype == object and isinstance(predicted[0], str):
             self.is_sequence = _reads_as_sequences(predicted)  # text such as a JSON answer '[{"a": 1}]'
@@ -109,19 +116,28 @@ class Predictions:
         """Sorted union of expected and predicted labels."""
         if self.is_sequence:
             raise ValueError("this metric compares labels, but the target answers a sequence per row; use dtw")
-        return np.unique(np.concatenate([self.expected, self.predicted]))
+        return np.unique(np.concatenate([self.expected, self.predicted[self.answered]]))
+
+    @property
+    def all_answered(self) -> bool:
+        """Whether every row has an answer (no failed or unparsed row)."""
+        return bool(self.answered.all())
 
     @cached_property
     def codes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Expected and predicted labels as indices into :attr:`labels`."""
-        return np.searchsorted(self.labels, self.expected), np.searchsorted(self.labels, self.predicted)
+        """Expected and predicted labels as indices into :attr:`labels`; a row with no answer is K."""
+        predicted = np.searchsorted(self.labels, self.predicted)
+        predicted[~self.answered] = len(self.labels)
+        return np.searchsorted(self.labels, self.expected), predicted
 
     @cached_property
     def confusion(self) -> np.ndarray:
-        """K x K counts: rows are expected labels, columns predicted ones (scikit-learn's layout)."""
+        """K x K counts: rows are expected labels, columns predicted ones (scikit-learn's layout); with
+        rows that have no answer, K x (K + 1), the last column counting them per expected label."""
         k = len(self.labels)
+        columns = k if self.all_answered else k + 1
         true_codes, pred_codes = self.codes
-        return np.bincount(true_codes * k + pred_codes, minlength=k * k).reshape(k, k)
+        return np.bincount(true_codes * columns + pred_codes, minlength=k * columns).reshape(k, columns)
 
     @cached_property
     def correct(self) -> np.ndarray:
@@ -160,7 +176,8 @@ class Predictions:
         if self.score is None or len(self.labels) > 2 or not self.knows_positive:
             return wrong
         truth, _ = self.binary_truth()
-        return np.where(truth, 1.0 - self.score, self.score).astype(float)
+        loss = np.where(truth, 1.0 - self.score, self.score).astype(float)
+        return np.where(self.answered & np.isfinite(loss), loss, 1.0)  # no answer: the worst loss
 
     def rows(
         self, positions: np.ndarray, loss: np.ndarray | None = None, limit: int | None = None
@@ -178,6 +195,10 @@ class Predictions:
                 "expected": _plain(self.expected[position]),
                 "predicted": _plain(self.predicted[position]),
             }
+            if self.raw is not None:
+                row["raw"] = _plain(self.raw[position])
+            if self.outcome is not None and self.outcome[position] != "ok":
+                row["outcome"] = str(self.outcome[position])
             if self.score is not None:
                 row["score"] = float(self.score[position])
             if loss is not None:
@@ -207,9 +228,11 @@ class Predictions:
 
 
 def _plain(value: Any) -> Any:
-    """numpy and pandas scalars as JSON-friendly Python values (NaN as None)."""
+    """numpy and pandas scalars as JSON-friendly Python values (NaN and no answer as None)."""
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, str) and value == NO_ANSWER:
+        return None
     if isinstance(value, np.ndarray):
         return [round(float(v), 6) for v in value.ravel()]
     if isinstance(value, float) and value != value:

@@ -146,6 +146,8 @@ class SuiteRun:
             inputs=frame[columns],
             positive_label=dataset.positive_label,
             seconds=seconds,
+            raw=getattr(output, "raw", None),
+            outcome=getattr(output, "outcome", None),
         )
 
     def target(self) -> Target:
@@ -343,13 +345,17 @@ class SuiteRun:
         if predictions.is_sequence or not label_task or len(predictions.labels) > MAX_CONFUSION_LABELS:
             return facts  # answers are not classes (text, sequences): no confusion matrix
         wrong, labels = np.flatnonzero(~predictions.correct), predictions.labels
+        counts = predictions.confusion
+        matrix = {
+            "labels": bounded_value([label.item() if hasattr(label, "item") else label for label in labels], limit),
+            "matrix": counts[:, : len(labels)].tolist(),
+        }
+        if counts.shape[1] > len(labels):  # rows with no answer, per expected label
+            matrix["no_answer"] = counts[:, len(labels)].tolist()
         return {
             **facts,
             "curves": _curves(predictions),
-            "confusion_matrix": {
-                "labels": bounded_value([label.item() if hasattr(label, "item") else label for label in labels], limit),
-                "matrix": predictions.confusion.tolist(),
-            },
+            "confusion_matrix": matrix,
             "failing_rows_total": int(wrong.size),
             "failing_rows": predictions.rows(wrong[: self.spec.report.failing_rows_cap], predictions.row_loss, limit),
         }

@@ -133,16 +133,30 @@ def _app(state: ServerState) -> Any:
             return web.json_response({"error": "bad key"}, status=401)
         prompt = body["messages"][-1]["content"] if "messages" in body else body["prompt"]
         text = _reply_text(prompt)
+        # A prompt holding "cut=KIND" is answered the way a server cuts an answer off: KIND length
+        # (finish_reason length), abort (the stream stops, no finish_reason, no [DONE]), empty (no
+        # event at all) or broken (an event that is not JSON).
+        cut = (re.findall(r"cut=(length|abort|empty|broken)", prompt) or [""])[0]
+        finish = "length" if cut == "length" else "stop"
         if not body.get("stream"):
             choice = {"message": {"role": "assistant", "content": text}} if "messages" in body else {"text": text}
-            return web.json_response({"choices": [choice]})
+            return web.json_response({"choices": [{**choice, "finish_reason": finish}]})
         reply = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await reply.prepare(request)
-        for piece in re.findall(r"\S+\s*", text):
+        pieces = [] if cut == "empty" else re.findall(r"\S+\s*", text)
+        for position, piece in enumerate(pieces):
             await asyncio.sleep(0.002)
             delta = {"delta": {"content": piece}} if "messages" in body else {"text": piece}
             await reply.write(f"data: {json.dumps({'choices': [delta]})}\n\n".encode())
-        await reply.write(b"data: [DONE]\n\n")
+            if cut == "broken" and position == 0:
+                await reply.write(b"data: {not json\n\n")
+            if cut == "abort":
+                break
+        if cut not in ("abort", "empty"):
+            last = {"delta": {}} if "messages" in body else {"text": ""}
+            last["finish_reason"] = finish
+            await reply.write(f"data: {json.dumps({'choices': [last]})}\n\n".encode())
+            await reply.write(b"data: [DONE]\n\n")
         await reply.write_eof()
         return reply
 
@@ -341,11 +355,13 @@ def _echo_app() -> Any:
         numbers = dict(re.findall(r"(x[12])=(-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)", prompt))
         text = auth if index % 10 == 5 else ("fraud" if answer(numbers)[0] else "legit")
         if not body.get("stream"):
-            return web.json_response({"choices": [{"message": {"role": "assistant", "content": text}}]})
+            message = {"role": "assistant", "content": text}
+            return web.json_response({"choices": [{"message": message, "finish_reason": "stop"}]})
         reply = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await reply.prepare(request)
         for piece in re.findall(r"\S+\s*", text):
             await reply.write(f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode())
+        await reply.write(f"data: {json.dumps({'choices': [{'delta': {}, 'finish_reason': 'stop'}]})}\n\n".encode())
         await reply.write(b"data: [DONE]\n\n")
         await reply.write_eof()
         return reply

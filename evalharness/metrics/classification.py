@@ -60,9 +60,15 @@ def _true_positives(counts: np.ndarray) -> np.ndarray:
     return np.diagonal(counts, axis1=-2, axis2=-1)
 
 
+def _predicted_totals(counts: np.ndarray) -> np.ndarray:
+    """How often each class was predicted: column totals, without the no-answer column of a
+    (..., K, K + 1) matrix (those rows count against recall, never for a class's precision)."""
+    return counts.sum(axis=-2)[..., : counts.shape[-2]]
+
+
 def per_class_precision(counts: np.ndarray) -> np.ndarray:
     """Precision of each class from (..., K, K) counts (rows expected, columns predicted)."""
-    return _safe_ratio(_true_positives(counts), counts.sum(axis=-2))
+    return _safe_ratio(_true_positives(counts), _predicted_totals(counts))
 
 
 def per_class_recall(counts: np.ndarray) -> np.ndarray:
@@ -72,7 +78,7 @@ def per_class_recall(counts: np.ndarray) -> np.ndarray:
 
 def per_class_f1(counts: np.ndarray) -> np.ndarray:
     """F1 of each class: 2 TP / (2 TP + FP + FN) = 2 TP / (row total + column total)."""
-    return _safe_ratio(2 * _true_positives(counts), counts.sum(axis=-1) + counts.sum(axis=-2))
+    return _safe_ratio(2 * _true_positives(counts), counts.sum(axis=-1) + _predicted_totals(counts))
 
 
 RowTerms = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]

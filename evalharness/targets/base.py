@@ -60,6 +60,10 @@ class TargetOutput:
 
     label: np.ndarray
     score: np.ndarray | None = None
+    raw: np.ndarray | None = None
+    """Endpoints: each row's answer text as it came (None where the request failed)."""
+    outcome: np.ndarray | None = None
+    """Endpoints: how each row's request ended (ok, unparsed, cut_off, http_error, timeout, parse_error)."""
 
 
 class Target(Protocol):

@@ -47,13 +47,18 @@ def _is_json(value: Any) -> bool:
 
 def well_formed(answer: Any, rows: int) -> bool:
     """Whether a stored answer fits a request of ``rows`` rows: one JSON label per row, one score
-    (a number or null) per row, and timings null or one mapping of numbers per row."""
+    (a number or null) per row, raw texts null or one text (or null) per row, and timings null or
+    one mapping of numbers per row."""
     if not isinstance(answer, dict):
         return False
     labels, scores, timings = answer.get("labels"), answer.get("scores"), answer.get("timings")
     if not (isinstance(labels, list) and len(labels) == rows and all(_is_json(label) for label in labels)):
         return False
     if not (isinstance(scores, list) and len(scores) == rows and all(s is None or _is_number(s) for s in scores)):
+        return False
+    raw = answer.get("raw")
+    texts = isinstance(raw, list) and len(raw) == rows and all(r is None or isinstance(r, str) for r in raw)
+    if raw is not None and not texts:
         return False
     if timings is None:
         return True

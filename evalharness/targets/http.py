@@ -38,6 +38,8 @@ from evalharness.untrusted import untrusted
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+ANSWERED = frozenset({"ok", "unparsed"})
+"""Outcomes with the model's whole answer: scored (an unparsed one as wrong), never counted as failures."""
 MAX_BACKOFF_S = 10.0
 
 
@@ -45,12 +47,13 @@ MAX_BACKOFF_S = 10.0
 class Outcome:
     """How one request ended, and what it answered."""
 
-    kind: str  # ok | http_error | timeout | parse_error
+    kind: str  # ok | unparsed | cut_off | http_error | timeout | parse_error
     labels: list[Any]
     scores: list[Any]
     detail: str = ""
     attempts: int = 1
     timings: list[dict[str, float]] | None = None  # per row, for streamed answers
+    raw: list[Any] | None = None  # per row, the answer's text as it came (openai)
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:
@@ -90,7 +93,9 @@ class EndpointTarget:
         self.fields = list(dict.fromkeys([context.id_column, *context.input_columns])) if context else None
         self.outcomes: Counter[str] = Counter()
         self.first_error: str | None = None
+        self.first_unparsed: str | None = None
         self.has_score = False
+        self.keeps_raw = False  # whether answers have a text of their own beside the label (openai)
 
     def _cache_identity(self, spec: Any) -> dict[str, Any]:
         """What identifies this endpoint's answers in the cache: the spec as the suite writes it."""
@@ -102,8 +107,9 @@ class EndpointTarget:
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
         raise NotImplementedError
 
-    async def _answer(self, reply: Any, count: int) -> Outcome:
-        """A successful reply as an outcome; JSON by default (streaming targets override this)."""
+    async def _answer(self, reply: Any, count: int, sent: float) -> Outcome:
+        """A successful reply as an outcome; JSON by default (streaming targets override this).
+        ``sent`` is when the request was sent (``time.perf_counter``), where token timings start."""
         labels, scores = self._extract(json.loads(await reply.text()), count)
         return Outcome("ok", labels, scores)
 
@@ -122,9 +128,10 @@ class EndpointTarget:
         if cached is not None:
             return cached
         answered = _redacted(await self._attempts(session, payload, rows))
-        if answered.kind == "ok" and self.cache is not None:  # errors are never cached
+        if answered.kind in ANSWERED and self.cache is not None:  # failures are never cached
             self.cache.put(payload, {"labels": answered.labels, "scores": answered.scores,
-                                     "timings": answered.timings})  # fmt: skip
+                                     "timings": answered.timings, "raw": answered.raw,
+                                     "kind": answered.kind, "detail": answered.detail})  # fmt: skip
         return answered
 
     def _cached(self, payload: Any, rows: int) -> Outcome | None:
@@ -135,7 +142,10 @@ class EndpointTarget:
         if cached is None:
             return None
         # Redacted again: a cache written by an older version may hold a secret.
-        return _redacted(Outcome("ok", cached["labels"], cached["scores"], "from cache", 0, cached.get("timings")))
+        kind = str(cached["kind"]) if cached.get("kind") in ANSWERED else "ok"
+        detail = str(cached.get("detail") or "from cache")
+        return _redacted(Outcome(kind, cached["labels"], cached["scores"], detail, 0, cached.get("timings"),
+                                 cached.get("raw")))  # fmt: skip
 
     async def _attempts(self, session: Any, payload: Any, rows: list[dict[str, Any]]) -> Outcome:
         """The request, retried as the spec allows; exactly one outcome."""
@@ -146,9 +156,10 @@ class EndpointTarget:
             outcome.attempts = attempt + 1
             retry_after = None
             try:
+                sent = time.perf_counter()
                 async with session.request(self.method, self.url, json=payload, headers=self.headers) as reply:
                     if reply.status < 400:
-                        answered = await self._answer(reply, len(rows))
+                        answered = await self._answer(reply, len(rows), sent)
                         answered.attempts = attempt + 1
                         return answered
                     text = await reply.text()
@@ -222,14 +233,23 @@ class EndpointTarget:
         self.outcomes = Counter()
         labels: list[Any] = []
         scores: list[Any] = []
+        raw: list[Any] = []
+        kinds: list[str] = []
         self.timings = [t for outcome in outcomes for t in (outcome.timings or [])]
         for outcome in outcomes:
             self.outcomes[outcome.kind] += 1
-            if outcome.kind != "ok" and self.first_error is None:
+            if outcome.kind == "unparsed" and self.first_unparsed is None:
+                self.first_unparsed = redact(outcome.detail)
+            elif outcome.kind not in ANSWERED and self.first_error is None:
                 self.first_error = redact(f"{outcome.kind}: {outcome.detail}")
             labels.extend(outcome.labels)
             scores.extend(outcome.scores)
-        failed = sum(count for kind, count in self.outcomes.items() if kind != "ok")
+            raw.extend(outcome.raw if outcome.raw is not None else [None] * len(outcome.labels))
+            kinds.extend([outcome.kind] * len(outcome.labels))
+        if self.outcomes["unparsed"]:
+            log.warning("%s %s: %d of %d answers could not be parsed (scored wrong); first: %s", self.method,
+                        redact(self.url), self.outcomes["unparsed"], len(outcomes), self.first_unparsed)  # fmt: skip
+        failed = sum(count for kind, count in self.outcomes.items() if kind not in ANSWERED)
         if failed:
             log.warning("%s %s: %d of %d requests failed; first: %s", self.method, redact(self.url), failed,
                         len(outcomes), self.first_error)  # fmt: skip
@@ -241,7 +261,10 @@ class EndpointTarget:
             )
         score = np.asarray([np.nan if s is None else float(s) for s in scores]) if self.has_score else None
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels)
-        return TargetOutput(label=np.asarray(labels) if numeric else np.asarray(labels, dtype=object), score=score)
+        text = np.empty(len(raw), dtype=object)
+        text[:] = raw
+        return TargetOutput(label=np.asarray(labels) if numeric else _objects(labels), score=score,
+                            raw=text if self.keeps_raw else None, outcome=np.asarray(kinds, dtype=object))  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         """Endpoint (secrets redacted), settings, how every request ended, and why the answer cache
@@ -255,6 +278,9 @@ class EndpointTarget:
             "outcomes": dict(self.outcomes),
             "first_error": self.first_error,
         }
+        if self.outcomes["unparsed"]:
+            facts["unparsed_rate"] = self.outcomes["unparsed"] / max(sum(self.outcomes.values()), 1)
+            facts["first_unparsed"] = self.first_unparsed
         if self.cache is not None and self.cache.problem is not None:
             facts["cache_warning"] = self.cache.problem
         return facts
@@ -263,9 +289,17 @@ class EndpointTarget:
         """Nothing is kept open between predictions."""
 
 
+def _objects(values: list[Any]) -> np.ndarray:
+    """An object array of one element per value (a list answer stays one element)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
 def _redacted(outcome: Outcome) -> Outcome:
     """``outcome`` with every string in its answer and its detail redacted."""
     outcome.labels = redact_value(outcome.labels)
+    outcome.raw = None if outcome.raw is None else redact_value(outcome.raw)
     outcome.scores = redact_value(outcome.scores)
     outcome.detail = redact(outcome.detail)
     if outcome.timings is not None:

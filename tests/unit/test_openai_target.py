@@ -66,10 +66,49 @@ def test_keys_only_from_the_environment(server, monkeypatch: pytest.MonkeyPatch)
     assert SECRET not in str(target.describe())
 
 
-def test_an_answer_outside_the_labels_is_a_parse_error(server) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_outside_the_labels_is_unparsed_kept_and_no_failure(server, stream: bool) -> None:  # type: ignore[no-untyped-def]
     url, _ = server
-    with pytest.raises(TargetError, match="parse_error 4"):
-        _target(url, labels={"yes": 1, "no": 0}).predict(two_feature_frame(rows=4))
+    frame = two_feature_frame(rows=4)
+    target = _target(url, labels={"yes": 1, "no": 0}, stream=stream)
+    output = target.predict(frame)  # max_error_rate 0: unparsed answers are not failed requests
+    assert output.label.tolist() == [None] * 4 and output.outcome.tolist() == ["unparsed"] * 4
+    texts = [f"Answer: {'fraud' if label else 'legit'}" for label in _expected(frame)]
+    assert output.raw.tolist() == texts  # the model's whole answer, beside the missing label
+    facts = target.describe()
+    assert facts["outcomes"] == {"unparsed": 4} and facts["unparsed_rate"] == 1.0
+    assert facts["first_error"] is None and "is none of the labels ['no', 'yes']" in facts["first_unparsed"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_that_does_not_match_extract_is_unparsed(server, stream: bool) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    output = _target(url, extract=r"Verdict:\s*(\w+)", stream=stream).predict(two_feature_frame(rows=3))
+    assert output.outcome.tolist() == ["unparsed"] * 3 and all(text.startswith("Answer: ") for text in output.raw)
+
+
+@pytest.mark.parametrize(
+    ("cut", "stream", "says"),
+    [
+        ("length", False, "finish_reason length"),
+        ("length", True, "finish_reason length"),
+        ("abort", True, "without a finish_reason (no [DONE])"),
+        ("empty", True, "empty stream"),
+        ("broken", True, "broken stream: event 2 is not a completion chunk"),
+    ],
+)
+def test_a_cut_off_answer_is_its_own_outcome_never_scored(server, cut: str, stream: bool, says: str) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    frame = two_feature_frame(rows=6)
+    prompt = PROMPT + " {% if row_id[-1] in '02468' %}cut=" + cut + "{% endif %}"
+    target = _target(url, prompt=prompt, stream=stream, max_error_rate=0.5, retries=0)
+    output = target.predict(frame)
+    cut_rows = [index % 2 == 0 for index in range(6)]
+    assert output.outcome.tolist() == ["cut_off" if c else "ok" for c in cut_rows]
+    assert [label is None for label in output.label.tolist()] == cut_rows
+    assert target.describe()["outcomes"] == {"cut_off": 3, "ok": 3} and says in target.describe()["first_error"]
+    with pytest.raises(TargetError, match=r"3 of 6 requests failed \(cut_off 3, ok 3\)"):
+        _target(url, prompt=prompt, stream=stream, retries=0).predict(frame)  # counted against max_error_rate
 
 
 def test_prompts_reach_the_model_as_written(server) -> None:  # type: ignore[no-untyped-def]

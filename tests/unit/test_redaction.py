@@ -135,5 +135,5 @@ def test_an_openai_answer_that_is_none_of_the_labels_is_quoted_redacted(
     })  # fmt: skip
     target = create_target(spec, TargetContext(Path("."), "row_id", ["x1", "x2"]))
     target.predict(two_feature_frame(rows=6).iloc[5:6])
-    first_error = target.describe()["first_error"]
-    assert first_error == "parse_error: the answer 'Bearer ***' is none of the labels ['fraud', 'legit']"
+    first_unparsed = target.describe()["first_unparsed"]
+    assert first_unparsed == "the answer 'Bearer ***' is none of the labels ['fraud', 'legit']"
