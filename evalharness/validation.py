@@ -47,7 +47,7 @@ def _side_problems(run: SuiteRun, key: str, spec: Any, build: Callable[[], Any])
     columns = [str(column) for column in frame.columns]
     inputs = input_columns(suite, frame)
     found = column_problems(spec, columns, inputs, dataset.id, dataset.expected)
-    found = found or render_problems(spec, frame, list(dict.fromkeys([dataset.id, *inputs])))
+    found = found or render_problems(spec, frame, list(dict.fromkeys([dataset.id, *inputs])), dataset.expected)
     if found or spec.kind not in MODEL_KINDS or suite.spec.server is not None:
         return [suite.problem((key, *where), message) for where, message in found]
     try:

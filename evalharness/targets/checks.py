@@ -61,7 +61,7 @@ def _template_references(spec: Any) -> Iterator[tuple[KeyPath, str]]:
         yield from (((key,), name) for name in sorted(names or ()) if name not in TEMPLATE_NAMES)
 
 
-def _column_message(column: str, columns: list[str], readable: list[str], expected: str) -> str | None:
+def _column_message(column: str, columns: list[str], readable: list[str], expected: str | None) -> str | None:
     if column in readable:
         return None
     if column == expected:
@@ -91,7 +91,7 @@ def _sample_rows(frame: Any, fields: list[str], count: int) -> list[dict[str, An
     return list(sample.astype(object).where(sample.notna(), None).to_dict(orient="records"))
 
 
-def render_problems(spec: Any, frame: Any, fields: list[str]) -> Problems:
+def render_problems(spec: Any, frame: Any, fields: list[str], expected: str | None = None) -> Problems:
     """Render the body (http) or prompt (openai) once for the first rows, as the run will.
 
     A template the sandbox refuses, one past its loop or size budget, or a body that is not JSON
@@ -107,6 +107,10 @@ def render_problems(spec: Any, frame: Any, fields: list[str]) -> Problems:
     batched = key == "body" and spec.body_reads_rows(spec.body)
     rows = _sample_rows(frame, fields, spec.batch_size if batched else 1)
     context = {"rows": rows} if batched else {**rows[0], "row": rows[0]}
+    missing = _missing_field(getattr(spec, key), context, rows)
+    message = None if missing is None else _column_message(missing, [str(c) for c in frame.columns], fields, expected)
+    if message is not None:
+        return [((key,), f"it reads '{missing}' from a row: {message}")]
     try:
         text = render(compile_template(getattr(spec, key)), **context)
         if key == "body":
@@ -118,3 +122,29 @@ def render_problems(spec: Any, frame: Any, fields: list[str]) -> Problems:
     except Exception as error:  # Jinja's runtime errors (an undefined attribute, a type error) are many
         return [((key,), f"rendering it for the first row fails: {type(error).__name__}: {error}")]
     return []
+
+
+def _missing_field(text: str, context: dict[str, Any], rows: list[dict[str, Any]]) -> str | None:
+    """The field a template reads from a row that the row lacks (``row.amout``, ``r.amout`` in a loop over
+    ``rows``), found by rendering once with a strict undefined value; None when there is none.
+
+    The run renders such a lookup as empty text (or fails in ``tojson``); a template that tests for a field
+    (``is defined``, ``default``) renders strictly too and is left alone.
+    """
+    from jinja2 import StrictUndefined
+
+    from evalharness.targets.templates import compile_template, render
+
+    looked_up: list[str] = []
+
+    class Recorded(StrictUndefined):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if any(self._undefined_obj is row for row in rows) and isinstance(self._undefined_name, str):
+                looked_up.append(self._undefined_name)
+
+    try:
+        render(compile_template(text, undefined=Recorded), **context)
+    except Exception:  # the lenient render below says what else is wrong
+        return looked_up[0] if looked_up else None
+    return None

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -99,8 +99,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**", "%"})
 
-    def __init__(self) -> None:
-        super().__init__(autoescape=True)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(autoescape=True, **options)
         self.policies["json.dumps_kwargs"] = {"sort_keys": False}
         self.globals[_LOOP] = _counted
         self.globals["range"] = self._range
@@ -135,10 +135,11 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator_name, left, right)
 
 
-def compile_template(text: str) -> Any:
+def compile_template(text: str, undefined: type[Undefined] | None = None) -> Any:
     """A bounded template: a raw ``{{ value }}`` holding a quote cannot break out of a JSON string
-    (autoescape makes it ``&#34;``); ``{{ value | tojson }}`` gives exact JSON."""
-    return BoundedEnvironment().from_string(text)
+    (autoescape makes it ``&#34;``); ``{{ value | tojson }}`` gives exact JSON. ``undefined``
+    replaces Jinja's lenient undefined value (validation renders with a strict one)."""
+    return (BoundedEnvironment(undefined=undefined) if undefined else BoundedEnvironment()).from_string(text)
 
 
 def render(template: Any, **context: Any) -> str:

@@ -158,3 +158,40 @@ def test_a_batch_body_renders_the_first_batch_at_validation(tmp_path: Path) -> N
     target = f"{{kind: http, url: 'http://127.0.0.1:9/p', body: {body}, label: l, batch_size: 8}}"
     state = EvalSession.load([str(write_suite(tmp_path, target=target))], tmp_path / "reports")
     state.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "{kind: http, url: 'http://127.0.0.1:9/p', body: '{\"a\": \"{{ row.x3 }}\"}', label: l}",
+            "target.body: it reads 'x3' from a row: column 'x3' is not in the dataset; valid names: row_id, x1, x2",
+        ),
+        (
+            "{kind: http, url: 'http://127.0.0.1:9/p', label: 'l[*]', batch_size: 4,"
+            ' body: \'[{% for r in rows %}"{{ r.xl }}"{{ "" if loop.last else "," }}{% endfor %}]\'}',
+            "target.body: it reads 'xl' from a row: column 'xl' is not in the dataset; valid names: row_id, x1, x2",
+        ),
+        (
+            "{kind: http, url: 'http://127.0.0.1:9/p', body: '{\"a\": {{ rows[0].y | tojson }}}', label: l}",
+            "target.body: it reads 'y' from a row: column 'y' is the expected answer; the model under test must never",
+        ),
+        (
+            "{kind: openai, base_url: 'http://127.0.0.1:9/v1', model: m, prompt: 'Is {{ row.x3 }} fraud?'}",
+            "target.prompt: it reads 'x3' from a row: column 'x3' is not in the dataset",
+        ),
+    ],
+)
+def test_a_field_a_template_reads_from_a_row_must_exist(tmp_path: Path, target: str, message: str) -> None:
+    """Regression: ``r.amout`` in a loop over rows (or ``row.amout``) rendered as empty text and passed validate."""
+    problems = _problems(tmp_path, target=target)
+    assert len(problems) == 1 and message in problems[0], problems
+
+
+def test_a_template_that_tests_for_a_field_is_left_alone(tmp_path: Path) -> None:
+    logistic_onnx(tmp_path / "model.onnx", [1.0, 1.0], 0.0)
+    two_feature_frame(50).to_csv(tmp_path / "data.csv", index=False)
+    body = '\'{"a": {{ row.x1 | tojson }}, "b": {{ row.note | default(0) | tojson }}'
+    body += "{% if row.z is defined %}{% endif %}}'"
+    target = f"{{kind: http, url: 'http://127.0.0.1:9/p', body: {body}, label: l}}"
+    EvalSession.load([str(write_suite(tmp_path, target=target))], tmp_path / "reports").close()
