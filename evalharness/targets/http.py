@@ -343,6 +343,26 @@ def _one_per_row(name: str, expression: str, found: Any, count: int) -> list[Any
     return found
 
 
+def _numbers_only(values: list[Any]) -> bool:
+    return all(_numbers_only(value) if isinstance(value, list) else _is_number(value) for value in values)
+
+
+def _label(expression: str, value: Any, where: str = "") -> Any:
+    """One row's label: text, a number, a boolean, null (no answer) or a sequence of numbers (a forecast);
+    an object, or a list holding anything else, cannot be compared with an expected answer."""
+    if isinstance(value, list) and not _numbers_only(value):
+        item = next(item for item in value if not (_is_number(item) or isinstance(item, list) and _numbers_only(item)))
+        shape = f"a list holding {_shape(item)}"
+    elif isinstance(value, dict):
+        shape = _shape(value)
+    else:
+        return value
+    raise ValueError(
+        f"label path {expression!r} gave {shape}{where} where a label (text, a number or a boolean) "
+        "or a list of numbers was expected"
+    )
+
+
 def _score(expression: str, value: Any, where: str = "") -> float:
     """One row's score, which must be a number (a list means the path is not per row); ``where``
     says which row of a batch, for the message."""
@@ -390,7 +410,10 @@ class HttpTarget(EndpointTarget):
 
     def _batch(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
         """One label (and score) per row of the request, from lists at the paths."""
-        labels = _one_per_row("label", self.spec.label, self.label_path.search(answer), count)
+        found_labels = _one_per_row("label", self.spec.label, self.label_path.search(answer), count)
+        labels = [
+            _label(self.spec.label, value, f" for row {row + 1} of {count}") for row, value in enumerate(found_labels)
+        ]
         if labels.count(None) == count:
             raise ValueError(f"label path {self.spec.label!r} gave only nulls for a request of {_rows(count)}")
         if self.score_path is None:
@@ -404,6 +427,7 @@ class HttpTarget(EndpointTarget):
         label = self.label_path.search(answer)
         if label is None:
             raise ValueError(f"label path {self.spec.label!r} found nothing in the answer, {_shape(answer)}")
+        label = _label(self.spec.label, label)
         if self.score_path is None:
             return [label], [None]
         return [label], [_score(self.spec.score, self.score_path.search(answer))]

@@ -270,3 +270,39 @@ def test_answers_cached_by_the_old_one_value_reading_are_not_reused(shapes, tmp_
         stale.put(target.payload(rows), {"labels": [[0]], "scores": [[0.5]]})
     output = target.predict(frame)
     assert output.label.tolist() == [answer(row)[0] for row in frame.to_dict(orient="records")]
+
+
+@pytest.mark.parametrize(
+    ("route", "spec", "message"),
+    [
+        (
+            "batch",
+            {"batch_size": 1, "label": "predictions"},
+            "label path 'predictions' gave an object with keys ['label', 'score'] for row 1 of 1 where a label "
+            "(text, a number or a boolean) or a list of numbers was expected",
+        ),
+        (
+            "batch",
+            {"batch_size": 3, "label": "predictions"},
+            "label path 'predictions' gave an object with keys ['label', 'score'] for row 1 of 3 where a label "
+            "(text, a number or a boolean) or a list of numbers was expected",
+        ),
+        (
+            "row",
+            {"body": ROW_BODY, "label": "output"},
+            "label path 'output' gave an object with keys ['label', 'probability'] where a label "
+            "(text, a number or a boolean) or a list of numbers was expected",
+        ),
+        (
+            "row",
+            {"body": ROW_BODY, "label": "[output]"},
+            "label path '[output]' gave a list holding an object with keys ['label', 'probability'] where a label "
+            "(text, a number or a boolean) or a list of numbers was expected",
+        ),
+    ],
+)
+def test_a_label_that_cannot_be_an_answer_is_a_parse_error(shapes, route, spec, message) -> None:  # type: ignore[no-untyped-def]
+    """Regression: an object as a row's label was scored as a wrong answer (accuracy 0, no error), or in a
+    one-row request failed later with "the expected column must hold sequences ... not 'dict'"."""
+    target = _target(f"{shapes}/{route}", score=None, **spec)
+    assert _first_error(target, rows=3) == message
