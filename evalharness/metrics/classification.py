@@ -176,7 +176,8 @@ class AveragedMetric:
             interval, method = wilson_interval(int(counts[1, 1]), n, settings.confidence), "wilson"
         positive = predictions.resolved_positive_label()
         details = {"positive_label": positive, "average": "binary", "zero_division": options.zero_division}
-        undefined = f"{self.undefined_when} ({positive!r})" if np.isnan(value) else None
+        shown = int(positive) if isinstance(positive, float) and positive.is_integer() else positive
+        undefined = f"{self.undefined_when} ({shown!r})" if np.isnan(value) else None
         top, bottom = self.row_terms(truth[:, None], predicted[:, None])
         successes = np.where(truth, predicted, np.nan) if self.name == "recall" else None  # same rows both sides
         return MetricValue(

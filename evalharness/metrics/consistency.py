@@ -195,6 +195,7 @@ class Consistency:
             method="bootstrap (rows)",
             row_loss=np.divide(applicable - held, applicable, out=np.zeros(rows), where=applicable > 0),
             details=details,
+            undefined=None if pairs else "no rule or check applied to any row (n = 0)",
             **ratio_parts(held, applicable),
         )
 

@@ -99,6 +99,7 @@ class Robustness:
             samples=samples,
             method="bootstrap (rows)",
             row_loss=flips_per_row / len(options.perturb),
+            undefined=None if clean.mean() else "no row is answered right on the clean inputs, so nothing is kept",
             **ratio_parts(worst, clean),
             details={
                 "quality": "dtw consistency" if predictions.is_sequence else "accuracy",

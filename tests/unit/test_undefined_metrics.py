@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,3 +123,45 @@ def test_zero_division_in_a_suite_scores_the_number(tmp_path: Path) -> None:
     finally:
         state.close()
     assert gate.status == "passed" and gate.value == 1.0 and gate.details["zero_division"] == 1.0
+
+
+def _gates(tmp_path: Path, metrics: str, labels: int | None = None) -> dict[str, object]:
+    """Every gate of a suite over the never-positive model; all labels ``labels`` when given."""
+    suite = _never_positive(tmp_path, metrics)
+    if labels is not None:
+        frame = pd.read_csv(tmp_path / "data.csv")
+        frame.assign(y=labels).to_csv(tmp_path / "data.csv", index=False)
+    state = EvalSession.load([str(suite)], tmp_path / "reports")
+    try:
+        run = state.run_for(suite)
+        return {name: run.evaluate_gate(name, f"suite.yaml::{name}") for name in run.spec.metrics.model_fields_set}
+    finally:
+        state.close()
+
+
+def test_consistency_with_no_applicable_row_errors_with_its_reason(tmp_path: Path) -> None:
+    """Regression: a rule whose ``when`` never held gave "consistency is undefined on this data"."""
+    rules = "consistency:\n  min: 0.9\n  rules:\n    - {name: never, when: x1 > 1000.0, rule: predicted == 1}"
+    gate: Any = _gates(tmp_path, rules)["consistency"]
+    assert gate.status == "error" and gate.n == 0
+    assert gate.message.endswith("no rule or check applied to any row (n = 0), so the gate cannot pass")
+
+
+def test_robustness_with_no_row_right_on_clean_inputs_errors_with_its_reason(tmp_path: Path) -> None:
+    perturb = "robustness:\n  min: 0.5\n  perturb:\n    - {recipe: noise, columns: [x1], scale: 0.1}"
+    gate: Any = _gates(tmp_path, perturb, labels=1)["robustness"]  # the model answers 0 for every row
+    assert gate.status == "error"
+    assert gate.message.endswith(
+        "no row is answered right on the clean inputs, so nothing is kept, so the gate cannot pass"
+    )
+
+
+def test_a_declared_positive_label_reads_as_the_suite_writes_it(tmp_path: Path) -> None:
+    suite = _never_positive(tmp_path, "precision: {min: 0.0}")
+    suite.write_text(suite.read_text().replace("inputs: [x1, x2]}", "inputs: [x1, x2], positive_label: 1}"))
+    state = EvalSession.load([str(suite)], tmp_path / "reports")
+    try:
+        gate = state.run_for(suite).evaluate_gate("precision", "suite.yaml::precision")
+    finally:
+        state.close()
+    assert "the target never predicted the class (1), so" in gate.message  # not (1.0)
