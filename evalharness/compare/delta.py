@@ -118,8 +118,10 @@ def compare(
         paired = newcombe_paired_interval(PairedCounts(**mcnemar["table"]), settings.confidence)
         delta_interval, method = paired, "newcombe paired (method 10)"
     partial = Comparison(baseline, delta, delta_interval, method, ratio, ratio_interval, options.better(), mcnemar)
-    rows = max(candidate.n, 1)
-    gates = [judge_delta(gate, limit, partial, gate_on, rows) for gate, limit in options.delta_gates.items()]
+    counted = max(candidate.n, 1)  # what the metric counts: every row, or some (recall: the positives)
+    rows = len(candidate.row_loss) if candidate.row_loss is not None else counted
+    gates = [judge_delta(gate, limit, partial, gate_on, counted, rows_per_count=rows / counted)
+             for gate, limit in options.delta_gates.items()]  # fmt: skip
     return Comparison(**{**partial.__dict__, "gates": gates})
 
 
@@ -176,9 +178,17 @@ def _quantity(gate: str, comparison: Comparison) -> tuple[float, Interval]:
 
 
 def judge_delta(
-    gate: str, limit: float, comparison: Comparison, gate_on: str, rows: int, unit: str = "rows"
+    gate: str,
+    limit: float,
+    comparison: Comparison,
+    gate_on: str,
+    rows: int,
+    unit: str = "rows",
+    rows_per_count: float = 1.0,
 ) -> DeltaVerdict:
-    """One delta gate on the estimate, or (``bound``) three-way on the paired interval."""
+    """One delta gate on the estimate, or (``bound``) three-way on the paired interval. ``rows`` is
+    what the metric counted; ``rows_per_count`` turns that into dataset rows (recall counts only
+    the positives: 6.5 rows per positive at 15 % positives) for the rows that would decide."""
     estimate, interval = _quantity(gate, comparison)
     margin = -limit if gate == "max_drop" else limit
     at_least = gate in _AT_LEAST
@@ -198,6 +208,7 @@ def judge_delta(
     if not _meets(optimistic, margin, at_least):
         return DeltaVerdict(gate, limit, pessimistic, "failed", f"{what}: interval {text} is wholly past {margin:+g}")
     needed = rows_to_decide(estimate, interval, margin, rows)
+    needed = math.ceil(needed * rows_per_count) if needed else needed
     more = f"; about {needed:,} {unit} would decide it" if needed else "; the estimate sits on the margin"
     reason = f"{what}: interval {text} straddles {margin:+g}: the data cannot decide{more}"
     return DeltaVerdict(gate, limit, pessimistic, "inconclusive", reason, needed)

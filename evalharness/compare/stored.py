@@ -70,14 +70,31 @@ class StoredRun:
         return self.path.parent / ROWS_FILE
 
     def answers(self, suite_path: str) -> dict[str, dict[str, Any]]:
-        """The stored answers of one suite, by id key (empty when the run kept none for it)."""
+        """The stored answers of one suite, by id key (empty when the run kept none for it);
+        :class:`StoredRunError`, located, when rows.jsonl is unreadable or another run's."""
         if self._answers is None:
-            self._answers = {}
-            if self.rows_path.is_file():
-                _, rows = read_rows(self.rows_path)
-                for row in rows:
-                    self._answers.setdefault(str(row.get("suite")), {})[id_key(row.get("id"))] = row
+            self._answers = self._read_answers() if self.rows_path.is_file() else {}
         return self._answers.get(suite_path, {})
+
+    def _read_answers(self) -> dict[str, dict[str, Any]]:
+        answers: dict[str, dict[str, Any]] = {}
+        line = 1  # the line being read: the header, then one row a line
+        try:
+            header, rows = read_rows(self.rows_path)
+            line = 2
+            for row in rows:  # read to the end, which closes the file
+                if not isinstance(row, dict):
+                    raise ValueError("a row is not a JSON object")
+                answers.setdefault(str(row.get("suite")), {})[id_key(row.get("id"))] = row
+                line += 1
+            if header.get("run_started_at") != self.record.started_at:
+                line = 1
+                raise ValueError(f"these answers are from the run started at {header.get('run_started_at')}, and "
+                                 f"{self.path.name} is the run started at {self.record.started_at}; keep each "
+                                 "run's rows.jsonl beside its own run.json")  # fmt: skip
+        except (OSError, ValueError) as error:  # JSON and Unicode errors are ValueErrors
+            raise StoredRunError(f"{self.rows_path}:{line}: cannot use the stored answers: {error}") from None
+        return answers
 
 
 class StoredBaseline:
@@ -103,7 +120,10 @@ class StoredBaseline:
         if stored != now:
             return [f"{where} evaluated another dataset (sha256 {str(stored)[:12]}…, this one {str(now)[:12]}…); "
                     "a baseline must answer the same rows"]  # fmt: skip
-        answers = self.stored.answers(self.suite_record.path)
+        try:
+            answers = self.stored.answers(self.suite_record.path)
+        except StoredRunError as error:
+            return [str(error)]
         if not answers:
             return [f"{where} kept no answers for this suite ({self.stored.rows_path} is missing or has none); "
                     "rerun the baseline with reports on"]  # fmt: skip

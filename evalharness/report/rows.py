@@ -130,8 +130,12 @@ def merge_parts(path: Path, started_at: str, parts: list[tuple[str, str]]) -> Pa
 def read_rows(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     """The header of a rows file and an iterator over its rows; refuses another format or a newer version."""
     source = path.open(encoding="utf-8")
-    header = json.loads(source.readline() or "{}")
-    if header.get("format") != ROWS_FORMAT:
+    try:
+        header = json.loads(source.readline() or "{}")
+    except ValueError:
+        source.close()
+        raise
+    if not isinstance(header, dict) or header.get("format") != ROWS_FORMAT:
         source.close()
         raise ValueError(f"{path} is not an evalharness rows file (its first line has no format {ROWS_FORMAT!r})")
     if not isinstance(header.get("version"), int) or header["version"] > ROWS_VERSION:

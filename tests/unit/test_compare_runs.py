@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -173,4 +174,38 @@ def test_a_baseline_section_and_a_stored_baseline_are_not_both_allowed(project: 
 def test_a_metric_only_the_live_model_can_score_must_be_in_the_stored_run(project: Path) -> None:
     suite = write_suite(project, "accuracy: {min: 0.5}\nrobustness: {perturb: [{recipe: noise, columns: [x1]}]}")
     with pytest.raises(SuiteError, match="has no 'robustness' gate, and robustness needs the live model"):
+        EvalSession.load([str(suite)], project / "reports", baseline_run=project / "main/reports/run.json")
+
+
+def _spoil_rows(rows: Path, how: str) -> None:
+    lines = rows.read_text().splitlines(keepends=True)
+    if how == "header":
+        lines[0] = '{"format": "something-else"}\n'
+    elif how == "row":
+        lines[4] = '{"suite": "demo.yaml", "id": \n'  # a row cut short, as by an interrupted upload
+    else:  # another run's answers beside this run.json
+        header = json.loads(lines[0])
+        lines[0] = json.dumps({**header, "run_started_at": "2020-01-01T00:00:00+00:00"}) + "\n"
+    rows.write_text("".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("how", "where", "message"),
+    [
+        ("header", ":1: ", "is not an evalharness rows file"),
+        ("row", ":5: ", "cannot use the stored answers: Expecting value"),
+        ("other run", ":1: ", "these answers are from the run started at 2020-01-01T00:00:00+00:00"),
+    ],
+)
+def test_unusable_stored_answers_are_a_located_error_not_a_traceback(
+    project: Path, how: str, where: str, message: str
+) -> None:
+    _spoil_rows(project / "main/reports/rows.jsonl", how)
+    _run(write_suite(project, PLAIN), project / "candidate")
+    code, out, err = _compare("main/reports/run.json", "candidate/run.json", "--gates", str(_gates_suite(project)),
+                              "--out", "cmp")  # fmt: skip
+    assert code == 4 and out == "" and not (project / "cmp").exists()
+    assert f"rows.jsonl{where}" in err and message in err and len(err.strip().splitlines()) == 1
+    suite = write_suite(project, METRICS)
+    with pytest.raises(SuiteError, match=f"rows.jsonl{where}.*{re.escape(message)}"):
         EvalSession.load([str(suite)], project / "reports", baseline_run=project / "main/reports/run.json")

@@ -17,7 +17,7 @@ from evalharness.compare.delta import compare, rows_to_decide
 from evalharness.compare.gate import merged_status
 from evalharness.errors import SuiteError
 from evalharness.metrics.base import MetricSettings, MetricValue
-from evalharness.metrics.classification import AccuracyOptions
+from evalharness.metrics.classification import AccuracyOptions, AveragedOptions
 from evalharness.metrics.stats import ratio_resampler
 from evalharness.session import EvalSession
 from tests.builders import logistic_onnx, two_feature_frame, write_suite
@@ -68,6 +68,34 @@ def test_an_inconclusive_gate_says_how_many_rows_would_decide() -> None:
     assert gate.rows_needed == rows_to_decide(result.delta, (low, high), -0.01, 300)
     # the estimate (-0.01) sits on the margin: no finite number of rows decides it
     assert gate.rows_needed is None and "the estimate sits on the margin" in gate.reason
+
+
+def test_rows_to_decide_are_dataset_rows_when_the_metric_counts_only_some() -> None:
+    """Recall counts the positives (a fifth of the rows here): the rows that would decide are the
+    positives needed, scaled to rows at the same share of positives, not the positives alone."""
+    from evalharness.metrics.registry import get_metric
+    from evalharness.predictions import Predictions
+
+    rng = np.random.default_rng(5)
+    truth = (rng.random(2000) < 0.2).astype(int)
+    candidate_answers = np.where(rng.random(2000) < 0.9, truth, 1 - truth)
+    baseline_answers = candidate_answers.copy()  # as many positives fixed as broken: the same recall
+    right, wrong = (np.flatnonzero((truth == 1) & (candidate_answers == side)) for side in (1, 0))
+    baseline_answers[right[:8]], baseline_answers[wrong[:8]] = 0, 1
+    recall = get_metric("recall")
+    frame = pd.DataFrame({"x": np.arange(2000)})
+    candidate, baseline = (
+        recall.compute(Predictions(np.arange(2000), truth, answers, None, frame, positive_label=1),
+                       recall.options(), SETTINGS)
+        for answers in (candidate_answers, baseline_answers)
+    )  # fmt: skip
+    result = compare("recall", candidate, baseline, AveragedOptions(max_drop=0.0001), SETTINGS, "bound")
+    gate = result.gates[0]
+    positives = int(truth.sum())
+    assert candidate.n == positives and gate.verdict == "inconclusive", gate.reason
+    per_positive = rows_to_decide(result.delta, result.delta_interval, -0.0001, positives)  # type: ignore[arg-type]
+    assert gate.rows_needed == int(np.ceil(per_positive * 2000 / positives))  # type: ignore[operator]
+    assert f"about {gate.rows_needed:,} rows would decide it" in gate.reason
 
 
 def test_rows_to_decide_scales_the_half_width_to_the_distance() -> None:
