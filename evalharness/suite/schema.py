@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from evalharness.suite.fields import ClosedModel, EndpointUrl, GateOn, GateOptions, Headers, One
 from evalharness.suite.load_schema import LoadSpec, ServerSpec
@@ -141,7 +141,56 @@ def valid_template(value: str, what: str) -> str:
             "the {what} is not a valid Jinja template: {reason}",
             {"what": what, "reason": error.message or str(error), "line": error.lineno, "column": 1},
         ) from None
+    except (RecursionError, SyntaxError, MemoryError):  # Jinja's parser recurses; Python caps nesting
+        raise PydanticCustomError(
+            "expression_syntax",
+            "the {what} nests too deeply to compile (brackets, blocks or operators): write it flatter",
+            {"what": what, "line": 1, "column": 1},
+        ) from None
     return value
+
+
+def _syntax_error(message: str, column: int | None = None) -> PydanticCustomError:
+    """A problem in the language inside a string (JMESPath, a regex), at ``column`` of its text."""
+    return PydanticCustomError("expression_syntax", "{message}", {"message": message, "line": 1, "column": column or 1})
+
+
+def valid_jmespath(value: str | None, what: str) -> str | None:
+    """``value`` when it compiles as a JMESPath expression (when jmespath is installed; the run
+    needs it and says so otherwise); a problem at the key otherwise, never a traceback at run time."""
+    if value is None:
+        return value
+    try:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+    except ImportError:
+        return value
+    try:
+        parsed = jmespath.compile(value).parsed
+    except JMESPathError as error:
+        reason = " ".join(str(error).split())
+        column = getattr(error, "lex_position", None)
+        message = f"the {what} path is not a valid JMESPath expression: {reason}"
+        raise _syntax_error(message, column + 1 if isinstance(column, int) else None) from None
+    except (RecursionError, MemoryError):
+        parsed = None
+    if parsed is None or _depth(parsed) > MAX_PATH_DEPTH:  # jmespath evaluates recursively, node by node
+        raise _syntax_error(f"the {what} path nests deeper than {MAX_PATH_DEPTH} levels: write it flatter")
+    return value
+
+
+MAX_PATH_DEPTH = 64
+"""The deepest JMESPath expression tree a suite may hold (``a || b || ...`` nests one level a term)."""
+
+
+def _depth(tree: dict[str, Any]) -> int:
+    """How deep a parsed JMESPath expression nests, counted without recursion."""
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, level = pending.pop()
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in node.get("children", ()) if isinstance(child, dict))
+    return deepest
 
 
 class HttpTargetSpec(ClosedModel):
@@ -178,6 +227,11 @@ class HttpTargetSpec(ClosedModel):
     @classmethod
     def _valid_template(cls, value: str) -> str:
         return valid_template(value, "body")
+
+    @field_validator("label", "score")
+    @classmethod
+    def _valid_paths(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return valid_jmespath(value, str(info.field_name))
 
     @field_validator("batch_size")
     @classmethod
@@ -264,6 +318,19 @@ class OpenAITargetSpec(ClosedModel):
     @classmethod
     def _valid_prompt(cls, value: str) -> str:
         return valid_template(value, "prompt")
+
+    @field_validator("extract")
+    @classmethod
+    def _valid_extract(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                column = error.pos + 1 if error.pos is not None else None
+                raise _syntax_error(f"extract is not a valid regular expression: {error.msg}", column) from None
+            except (RecursionError, OverflowError, MemoryError) as error:
+                raise _syntax_error(f"extract is not a valid regular expression: {error}") from None
+        return value
 
     @field_validator("api_key")
     @classmethod

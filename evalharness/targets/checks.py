@@ -42,12 +42,15 @@ def _column_references(spec: Any) -> Iterator[tuple[KeyPath, str]]:
 def template_names(text: str) -> set[str] | None:
     """Top-level names a Jinja template reads (``None`` if it does not parse: the schema says why)."""
     from jinja2 import TemplateSyntaxError, meta
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    environment = ImmutableSandboxedEnvironment()
+    from evalharness.targets.templates import BoundedEnvironment
+
+    # The bounded sandbox: finding the names compiles the template, and compiling folds constants,
+    # which must not build "x" * 10**9 (a plain sandbox would, before any budget applies).
+    environment = BoundedEnvironment()
     try:
         names = meta.find_undeclared_variables(environment.parse(text))
-    except TemplateSyntaxError:
+    except (TemplateSyntaxError, RecursionError, SyntaxError, MemoryError):
         return None
     return {name for name in names if name not in environment.globals}
 

@@ -13,7 +13,8 @@ its error (``loader_only``):
 - repeated names of rules, checks or cases, or two robustness recipes with one label
   (``uniqueItems`` compares whole items, not one key of them);
 - the syntax of the languages inside strings: CEL in ``rule``, ``when``, ``set`` and ``expect``;
-  Jinja in an http target's ``body``;
+  Jinja in an http target's ``body``, JMESPath in its ``label`` and ``score``, a regex in an openai
+  target's ``extract``;
 - rules between keys: an http ``batch_size`` above 1 needs a ``body`` that reads ``rows``;
   ``load`` needs ``rate`` for the open loop and ``launch: master_worker`` for ``remote_workers``;
   ``consistency`` needs rules, checks or cases, and ``min``/``max`` only with rules or checks; a

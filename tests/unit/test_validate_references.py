@@ -195,3 +195,64 @@ def test_a_template_that_tests_for_a_field_is_left_alone(tmp_path: Path) -> None
     body += "{% if row.z is defined %}{% endif %}}'"
     target = f"{{kind: http, url: 'http://127.0.0.1:9/p', body: {body}, label: l}}"
     EvalSession.load([str(write_suite(tmp_path, target=target))], tmp_path / "reports").close()
+
+
+HTTP = "{{kind: http, url: 'http://127.0.0.1:9/p', body: {body}, label: {label}}}"
+ROW_BODY = "'{\"x\": {{ x1 | tojson }}}'"
+
+
+@pytest.mark.parametrize(
+    "jinja",
+    ["{{ " + "(" * 300 + "x1" + ")" * 300 + " }}", "{% if x1 %}" * 150 + "1" + "{% endif %}" * 150,
+     "{{ " + " + ".join(["x1"] * 300) + " }}", "{{ " + "[" * 300 + "]" * 300 + " }}"],
+    ids=["parentheses", "blocks", "operators", "lists"],
+)  # fmt: skip
+def test_a_deeply_nested_template_is_located_not_a_traceback(tmp_path: Path, jinja: str) -> None:
+    """Regression: 100 nested brackets or blocks in a body raised RecursionError, SyntaxError or
+    IndentationError from Jinja's parser or Python's compiler: a traceback and exit 1 from validate,
+    INTERNALERROR and exit 3 from pytest."""
+    body = '\'{"x": ' + jinja + "}'"
+    problems = _problems(tmp_path, target=HTTP.format(body=body, label="label"))
+    assert len(problems) == 1 and "target.body: the body nests too deeply to compile" in problems[0]
+    prompt = f"{{kind: openai, base_url: 'http://127.0.0.1:9/v1', model: m, prompt: '{jinja}'}}"
+    problems = _problems(tmp_path, target=prompt)
+    assert len(problems) == 1 and "target.prompt: the prompt nests too deeply to compile" in problems[0]
+
+
+def test_reading_a_templates_names_never_builds_what_it_folds(tmp_path: Path) -> None:
+    """Regression: the column check compiled the body in a plain sandbox, whose constant folding
+    built ``"x" * 10**9`` at validation: 16 s and 3 GB before the bounded render refused it."""
+    import resource
+    import time
+
+    body = '\'{"x": "{{ "x" * 10**9 }}", "y": {{ x1 | tojson }}}\''
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    problems = _problems(tmp_path, target=HTTP.format(body=body, label="label"))
+    assert len(problems) == 1 and "product would exceed 1,000,000" in problems[0]
+    assert time.perf_counter() - started < 10  # a guard: it takes well under a second
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300 * 1024  # KiB: far below 1 GB
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [("'output.[label'", "target.label: the label path is not a valid JMESPath expression: "),
+     ("'" + "(" * 3000 + "label" + ")" * 3000 + "'", "target.label: the label path nests deeper than 64 levels"),
+     ("'" + " || ".join(["label"] * 200) + "'", "target.label: the label path nests deeper than 64 levels")],
+    ids=["syntax", "parentheses", "or-chain"],
+)  # fmt: skip
+def test_label_and_score_paths_are_compiled_at_validation(tmp_path: Path, label: str, reason: str) -> None:
+    """Regression: a JMESPath syntax error passed validate and every gate errored (exit 6); a deep
+    path passed too and failed the run with a RecursionError traceback."""
+    problems = _problems(tmp_path, target=HTTP.format(body=ROW_BODY, label=label))
+    assert len(problems) == 1 and reason in problems[0]
+    target = HTTP.format(body=ROW_BODY, label=f"label, score: {label}")
+    problems = _problems(tmp_path, target=target)
+    assert len(problems) == 1 and reason.replace("label", "score") in problems[0]
+
+
+def test_an_openai_extract_that_is_no_regex_is_located(tmp_path: Path) -> None:
+    """Regression: ``extract: '([01'`` passed validate and the run failed with a re.error traceback."""
+    target = "{kind: openai, base_url: 'http://127.0.0.1:9/v1', model: m, prompt: '{{ x1 }}', extract: '([01'}"
+    problems = _problems(tmp_path, target=target)
+    assert len(problems) == 1
+    assert "target.extract: extract is not a valid regular expression: unterminated character set" in problems[0]
