@@ -33,6 +33,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
     from evalharness.errors import EvalHarnessError, Problem
     from evalharness.session import EvalSession
+    from evalharness.untrusted import MAX_MESSAGE_CHARS, untrusted
 
     # Lint jobs often run without the secrets: an unset ${env:NAME} is a warning here, an error in a run.
     unset: list[Problem] = []
@@ -45,7 +46,8 @@ def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:
     _warn(unset)
     for suite in state.suites.values():
         run = state.runs[suite.path]
-        print(f"ok: {suite.display_name}: {suite.spec.name}, {gate_summary(run)}, {len(run.frame())} rows")
+        line = f"ok: {suite.display_name}: {suite.spec.name}, {gate_summary(run)}, {len(run.frame())} rows"
+        print(untrusted(line, MAX_MESSAGE_CHARS))
     state.close()
     return EXIT_OK
 

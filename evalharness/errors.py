@@ -20,8 +20,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """One line, safe to print: the key path and message quote the suite and its dataset (keys,
+        values, column names), so control characters are escaped, no line starts with ``::`` and
+        a 900,000-character key is cut (``evalharness validate`` prints this without pytest's guard)."""
+        from evalharness.untrusted import MAX_MESSAGE_CHARS, untrusted
+
         where = self.key_path or "(document)"
-        return f"{self.file}:{self.line}:{self.col}: {where}: {self.message}"
+        return untrusted(f"{self.file}:{self.line}:{self.col}: {where}: {self.message}", MAX_MESSAGE_CHARS)
 
 
 class EvalHarnessError(Exception):

@@ -256,3 +256,28 @@ def test_an_openai_extract_that_is_no_regex_is_located(tmp_path: Path) -> None:
     problems = _problems(tmp_path, target=target)
     assert len(problems) == 1
     assert "target.extract: extract is not a valid regular expression: unterminated character set" in problems[0]
+
+
+def test_validate_prints_the_suites_and_datasets_text_as_safe_lines(tmp_path: Path) -> None:
+    """Regression: ``evalharness validate`` printed column names, keys and the suite name raw (no
+    pytest guard there): a dataset header ``\\n::error::x`` became a workflow command line, and a
+    100,000-character unknown key a line twice as long."""
+    logistic_onnx(tmp_path / "model.onnx", [1.0, 1.0], 0.0)
+    frame = two_feature_frame(50)
+    frame["\n::error::HEADER\x1b[31m"] = 1
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    plain = write_suite(tmp_path).read_text()
+    (tmp_path / "named.yaml").write_text(plain.replace("name: demo", 'name: "x\\n::error::NAME"'))
+    (tmp_path / "keys.yaml").write_text(plain + '"\\n::error::KEY": 1\n? ' + "k" * 100_000 + "\n: 1\n")
+    write_suite(tmp_path, dataset="{path: data.csv, id: row_id, expected: nope, inputs: [x1, x2]}")
+    printed = {}
+    for suite, code in (("suite.yaml", 4), ("keys.yaml", 4), ("named.yaml", 0)):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert main(["validate", suite]) == code
+        printed[suite] = text = out.getvalue() + err.getvalue()
+        assert "::error::" in text and "\x1b" not in text and len(text) < 20_000
+        assert not [line for line in text.splitlines() if line.lstrip().startswith("::")]
+    assert "valid names: row_id, x1, x2, y, \\x0a::error::HEADER\\x1b[31m" in printed["suite.yaml"]
+    assert "unknown key '\\x0a::error::KEY'" in printed["keys.yaml"] and "chars)" in printed["keys.yaml"]
+    assert printed["named.yaml"].startswith("ok: named.yaml: x\\x0a::error::NAME, ")
