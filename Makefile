@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUITE ?= suites/finance.yaml
 PYTEST_ARGS ?=
 
-.PHONY: eval test setup browser prometheus lint citools models benchmark schema clean serve examples mlserver microbench
+.PHONY: eval test setup browser prometheus lint citools models benchmark schema clean serve examples mlserver llm microbench
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ serve: $(STAMP)
 examples: $(STAMP)
 	BIN=$(BIN) bash scripts/run-examples.sh $(PYTEST_ARGS)
 
-test: $(STAMP) browser prometheus mlserver lint
+test: $(STAMP) browser prometheus mlserver llm lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP) citools
@@ -48,6 +48,9 @@ prometheus:
 
 mlserver:
 	@PYTHON=$(PYTHON) bash scripts/install-mlserver.sh
+
+llm:
+	@PYTHON=$(PYTHON) bash scripts/install-llama-server.sh
 
 models: $(STAMP)
 	$(BIN)/python scripts/build_finance_demo.py

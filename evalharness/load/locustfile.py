@@ -45,6 +45,7 @@ from evalharness.load.live import LiveCounters
 from evalharness.load.recorder import Recorder
 from evalharness.load.timer import PreciseTimer, spin_for_rate
 from evalharness.load.wire import ConnectionPool, InFlight, request_bytes
+from evalharness.targets.sse import StreamReading
 
 PLAN: dict[str, Any] = (
     json.loads(Path(os.environ["EVALHARNESS_LOAD_PLAN"]).read_text()) if "EVALHARNESS_LOAD_PLAN" in os.environ else {}
@@ -171,21 +172,19 @@ def _on_stop(environment: Any, **_: Any) -> None:
     _write(environment)
 
 
-def stream_arrivals(chunks: list[tuple[float, bytes]]) -> list[float]:
-    """Server-sent events: when each content delta arrived (its data's kernel receive time)."""
-    arrivals: list[float] = []
-    pending = b""
+def read_stream(chunks: list[tuple[float, bytes]]) -> StreamReading:
+    """Server-sent events as the quality target reads them: each content delta's arrival (its data's
+    kernel receive time) and whether the stream ended as a whole answer does."""
+    reading = StreamReading()
     for arrived, chunk in chunks:
-        *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            line = line.strip()
-            if not line.startswith(b"data:") or line == b"data: [DONE]":
-                continue
-            choices = json.loads(line[5:]).get("choices") or [{}]
-            choice = choices[0]
-            if (choice.get("delta") or {}).get("content") or choice.get("text"):
-                arrivals.append(arrived)
-    return arrivals
+        reading.feed(chunk, arrived)
+    reading.finish(chunks[-1][0] if chunks else 0.0)
+    return reading
+
+
+def stream_arrivals(chunks: list[tuple[float, bytes]]) -> list[float]:
+    """When each content delta of a stream arrived."""
+    return read_stream(chunks).arrivals
 
 
 _CLIENT: dict[str, Any] = {}
@@ -237,7 +236,10 @@ def _exchange(request: dict[str, Any], in_flight: InFlight | None) -> tuple[str,
         if answer.status >= 400:
             return "http_error", sent, answer.done, []
         if request["stream"]:
-            return "ok", sent, answer.done, stream_arrivals(answer.chunks)
+            reading = read_stream(answer.chunks)
+            if reading.cut_off() is not None:  # counted as its own outcome, as in quality runs
+                return "cut_off", sent, answer.done, []
+            return "ok", sent, answer.done, reading.arrivals
         json.loads(answer.body or b"")
         return "ok", sent, answer.done, []
     except (ValueError, UnicodeDecodeError):

@@ -14,7 +14,7 @@ from evalharness.load.recorder import Recorder
 from evalharness.load.timeline import over_time
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
-ERROR_KINDS = ("http_error", "timeout", "parse_error", "engine_error")
+ERROR_KINDS = ("http_error", "timeout", "parse_error", "cut_off", "engine_error")
 GENERATOR_CPU_LIMIT = 0.9
 
 

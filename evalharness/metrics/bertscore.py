@@ -24,6 +24,7 @@ from pydantic import Field, PositiveInt
 
 from evalharness._optional import require
 from evalharness.compare.options import ComparableOptions
+from evalharness.metrics.answers import answer_texts
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval, ratio_parts
 from evalharness.predictions import Predictions
@@ -52,6 +53,7 @@ class BertScoreOptions(ComparableOptions):
     baseline_path: str | None = Field(None, description="bert-score baseline CSV for rescaling (relative to the suite)")
     batch_size: PositiveInt = 64
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    reference_column: str | None = Field(None, description="the dataset column of reference texts; default: expected")
 
 
 def model_folder(options: BertScoreOptions, base_dir: Path) -> Path:
@@ -135,8 +137,10 @@ class BertScore:
 
     def compute(self, predictions: Predictions, options: BertScoreOptions, settings: MetricSettings) -> MetricValue:
         """bert-score over every (answer, reference) pair; mean with a row-bootstrap interval."""
-        candidates = [str(text) for text in predictions.predicted]
-        references = [str(text) for text in predictions.expected]
+        candidates = ["" if text is None else str(text) for text in answer_texts(predictions.raw_predicted)]
+        column = options.reference_column
+        source = predictions.expected if column is None else predictions.column(column)
+        references = [str(text) for text in source]
         precision, recall, f1 = (
             t.cpu().numpy().astype(float) for t in score_texts(candidates, references, options, settings.base_dir)
         )

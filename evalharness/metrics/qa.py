@@ -48,6 +48,9 @@ class ReferenceOptions(ComparableOptions):
     separator: str | None = Field(
         None, min_length=1, description="splits an expected text into acceptable answers, e.g. '|'"
     )
+    reference_column: str | None = Field(
+        None, description="the dataset column of reference answers; default: the expected column"
+    )
 
 
 class ContainsOptions(ReferenceOptions):
@@ -143,6 +146,11 @@ def _mean(
     )
 
 
+def references_of(predictions: Predictions, column: str | None) -> np.ndarray:
+    """The reference answers: the ``reference_column`` when the metric names one, else the expected column."""
+    return predictions.raw_expected if column is None else predictions.column(column)
+
+
 def _answered(predictions: Predictions) -> dict[str, Any]:
     """How many rows had no usable answer, for the record."""
     missing = sum(text is None for text in answer_texts(predictions.raw_predicted))
@@ -185,7 +193,8 @@ class ExactMatch:
     def compute(self, predictions: Predictions, options: ReferenceOptions, settings: MetricSettings) -> MetricValue:
         """Exact match over every row."""
         answers = answer_texts(predictions.raw_predicted)
-        hits = exact_matches(answers, reference_lists(predictions.raw_expected, options.separator), options)
+        references = reference_lists(references_of(predictions, options.reference_column), options.separator)
+        hits = exact_matches(answers, references, options)
         return _proportion(self.name, hits, settings, details=_answered(predictions))
 
 
@@ -200,7 +209,7 @@ class TokenF1:
     def compute(self, predictions: Predictions, options: ReferenceOptions, settings: MetricSettings) -> MetricValue:
         """Token F1 over every row."""
         answers = normalize_all(answer_texts(predictions.raw_predicted), options.normalize)
-        references = reference_lists(predictions.raw_expected, options.separator)
+        references = reference_lists(references_of(predictions, options.reference_column), options.separator)
         scores = np.fromiter((token_f1(answer, refs, options.normalize) for answer, refs in zip(answers, references)),
                              dtype=float, count=len(answers))  # fmt: skip
         return _mean(self.name, scores, settings, 1.0 - scores, row_scores={"token_f1": scores},
@@ -218,7 +227,7 @@ class Contains:
     def compute(self, predictions: Predictions, options: ContainsOptions, settings: MetricSettings) -> MetricValue:
         """Containment over every row, after normalisation."""
         answers = normalize_all(answer_texts(predictions.raw_predicted), options.normalize)
-        references = reference_lists(predictions.raw_expected, options.separator)
+        references = reference_lists(references_of(predictions, options.reference_column), options.separator)
         pad = " " if options.whole_words else ""
         hits = np.fromiter(
             (answer is not None and any(f"{pad}{ref}{pad}" in f"{pad}{answer}{pad}"

@@ -25,7 +25,7 @@ from typing import Any
 from evalharness.load.live import LAG_BOUNDS_S, LATENCY_BOUNDS_S, merged
 
 LABELS = ("suite", "target", "run_id", "side")
-OUTCOMES = ("ok", "http_error", "timeout", "parse_error", "engine_error")
+OUTCOMES = ("ok", "http_error", "timeout", "parse_error", "cut_off", "engine_error")
 RESOURCES_FILE = "live-resources.json"
 
 

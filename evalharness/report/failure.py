@@ -22,6 +22,8 @@ from evalharness.targets.secrets import redact
 from evalharness.untrusted import DEFAULT_MAX_CELL_CHARS, untrusted
 
 CELL_WIDTH = 60
+NO_ANSWER_TEXT = "(no answer)"
+"""How a row without an answer (failed, cut off or unparsed) shows its predicted value."""
 """The most characters of one value in failure text (the terminal, JUnit's failure body)."""
 _INPUT_WIDTH = 90
 _MESSAGE_WIDTH = 500
@@ -45,9 +47,15 @@ def _inputs(values: dict[str, Any]) -> str:
 def _row_line(row: dict[str, Any]) -> str:
     score = format_number(row.get("score"), 3) if "score" in row else "-"
     loss = format_number(row.get("loss"), 3) if "loss" in row else "-"
-    row_id, expected, predicted = (untrusted(row.get(key, "-"), CELL_WIDTH) for key in ("id", "expected", "predicted"))
+    row_id, expected = (untrusted(row.get(key, "-"), CELL_WIDTH) for key in ("id", "expected"))
+    predicted = NO_ANSWER_TEXT if row.get("predicted") is None else untrusted(row["predicted"], CELL_WIDTH)
     cells = f"{row_id:<12} {expected:<9} {predicted:<10} {score:<7} {loss:<7}"
-    return cells + " " + shorten(_inputs(row.get("inputs", {})), _INPUT_WIDTH)
+    line = cells + " " + shorten(_inputs(row.get("inputs", {})), _INPUT_WIDTH)
+    if "raw" in row:  # an LLM's whole answer, beside what was extracted from it
+        outcome = f" ({untrusted(row['outcome'], CELL_WIDTH)})" if row.get("outcome") else ""
+        answer = "null" if row["raw"] is None else repr(untrusted(row["raw"], _INPUT_WIDTH))
+        line += f"\n      answer{outcome}: {answer}"
+    return line
 
 
 def _rule_lines(rules: list[dict[str, Any]]) -> list[str]:

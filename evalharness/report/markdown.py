@@ -61,7 +61,9 @@ def html_text(value: Any, limit: int | None = 300) -> Markup:
 
 def cell(value: Any, limit: int = _ROW_CELL_CHARS) -> str:
     """A row's value (id, label, input) in a table cell: capped shorter than run.json keeps it."""
-    if isinstance(value, float):
+    if value is None:
+        value = "null"
+    elif isinstance(value, float):
         value = f"{value:.4g}"
     elif isinstance(value, dict):
         value = ", ".join(f"{key}={item}" for key, item in value.items())

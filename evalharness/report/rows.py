@@ -52,6 +52,8 @@ ROWS_FILE = "rows.jsonl"
 ROWS_FORMAT = "evalharness-rows"
 ROWS_VERSION = 1
 FIELDS = ("suite", "id", "expected", "predicted", "score")
+OPTIONAL_FIELDS = ("raw", "outcome")
+"""Kept for endpoint targets: the answer's whole text, and ok, unparsed, cut_off or a failure."""
 PARTS_DIR = ".rows-parts"
 
 # json.dumps(ensure_ascii=False) escapes C0 controls itself; these it would write raw.
@@ -79,16 +81,22 @@ def _line(row: dict[str, Any]) -> str:
 
 
 def row_lines(suite: str, predictions: Predictions) -> Iterator[str]:
-    """One JSON line per row of ``predictions``."""
-    scores = predictions.score
+    """One JSON line per row of ``predictions``; an endpoint's rows also keep the answer's whole
+    text (``raw``) and how the request ended (``outcome``)."""
+    scores, raw, outcome = predictions.score, predictions.raw, predictions.outcome
     for position in range(len(predictions)):
-        yield _line({
+        row = {
             "suite": suite,
             "id": _plain(predictions.ids[position]),
-            "expected": _plain(predictions.expected[position]),
-            "predicted": _plain(predictions.predicted[position]),
+            "expected": _plain(predictions.expected_value(position)),
+            "predicted": _plain(predictions.predicted_value(position)),
             "score": None if scores is None else _plain(scores[position]),
-        })  # fmt: skip
+        }
+        if raw is not None:
+            row["raw"] = _plain(raw[position])
+        if outcome is not None:
+            row["outcome"] = str(outcome[position])
+        yield _line(row)
 
 
 def write_part(suite: str, predictions: Predictions, report_dir: Path) -> Path:
@@ -110,7 +118,8 @@ def merge_parts(path: Path, started_at: str, parts: list[tuple[str, str]]) -> Pa
     """
     present = [(suite, Path(part)) for suite, part in parts if Path(part).is_file()]
     header = {"format": ROWS_FORMAT, "version": ROWS_VERSION, "run_started_at": started_at,
-              "suites": [suite for suite, _ in present], "fields": list(FIELDS)}  # fmt: skip
+              "suites": [suite for suite, _ in present], "fields": list(FIELDS),
+              "optional_fields": list(OPTIONAL_FIELDS)}  # fmt: skip
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as out:
         out.write(_line(header).encode("utf-8"))

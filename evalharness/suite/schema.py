@@ -303,6 +303,9 @@ class OpenAITargetSpec(ClosedModel):
     temperature: float = 0.0
     top_p: float | None = None
     max_tokens: PositiveInt | None = None
+    stop: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, max_length=4, description="up to 4 texts that end the answer (e.g. a newline after a few-shot answer)"
+    )
     seed: int | None = None
     stream: bool = Field(False, description="stream with SSE and record time to first token and token gaps")
     extract: str | None = Field(None, description="regex; the answer is its first group (or whole match)")

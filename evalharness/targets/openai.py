@@ -58,7 +58,7 @@ class OpenAITarget(EndpointTarget):
             body["messages"] = [*system, {"role": "user", "content": text}]
         else:
             body["prompt"] = text
-        optional = {"top_p": spec.top_p, "max_tokens": spec.max_tokens, "seed": spec.seed}
+        optional = {"top_p": spec.top_p, "max_tokens": spec.max_tokens, "seed": spec.seed, "stop": spec.stop}
         body.update({key: value for key, value in optional.items() if value is not None})
         return body
 
@@ -98,11 +98,20 @@ class OpenAITarget(EndpointTarget):
 
     async def _streamed(self, reply: Any, sent: float) -> Outcome:
         """A streamed answer, its token timings measured from the send (as the load generator does)."""
-        reading = StreamReading()
-        async for data in reply.content.iter_any():
-            reading.feed(data, time.perf_counter(), self.spec.api)
+        import aiohttp
+
+        reading, broke = StreamReading(), ""
+        try:
+            async for data in reply.content.iter_any():
+                reading.feed(data, time.perf_counter(), self.spec.api)
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as error:
+            # A server that aborts a stream (llama.cpp when a new request interrupts it) may also break
+            # the chunked body; what arrived is kept, and the answer is whole only if it said so.
+            broke = f"; then the connection broke ({type(error).__name__})"
         reading.finish(time.perf_counter(), self.spec.api)
-        return self._outcome(reading.text, reading.cut_off(), [token_timings(reading.arrivals, sent)])
+        cut = reading.cut_off()
+        timings = [token_timings(reading.arrivals, sent)]
+        return self._outcome(reading.text, None if cut is None else cut + broke, timings)
 
     def describe(self) -> dict[str, Any]:
         """Endpoint, model, decoding settings and, when streamed, the token timings (TTFT from the send)."""

@@ -60,7 +60,8 @@ def test_the_live_histogram_sums_every_process_bucket_by_bucket(tmp_path: Path) 
     assert total == pytest.approx(latencies.sum(), rel=1e-9)
     assert all(s.labels["suite"] == "fraud" and s.labels["side"] == "target" for s in samples)
     outcomes = {s.labels["outcome"]: s.value for s in families["evalharness_requests"].samples}
-    assert outcomes == {"ok": 6000.0, "timeout": 14.0, "http_error": 0.0, "parse_error": 0.0, "engine_error": 0.0}
+    assert outcomes == {"ok": 6000.0, "timeout": 14.0, "http_error": 0.0, "parse_error": 0.0, "cut_off": 0.0,
+                        "engine_error": 0.0}  # fmt: skip
     assert families["evalharness_load_processes_reporting"].samples[0].value == 2
 
 

@@ -98,8 +98,8 @@ target: {kind: onnx, path: model.onnx, batch_size: 8, inputs: {features: [x1, x2
     "openai-target": """
 target: {kind: openai, base_url: "http://127.0.0.1:8000/v1", api: completions, model: m, api_key: "${env:KEY}",
          headers: {X-Team: ml}, system: s, prompt: "{{ text }}", temperature: 0.2, top_p: 0.9, max_tokens: 16,
-         seed: 1, stream: false, extract: "([01])", labels: {"1": 1}, batch_size: 1, concurrency: 4,
-         timeout_s: 30, retries: 2, max_error_rate: 0.1, deadline_s: 600}
+         stop: ["\\n", "Q:"], seed: 1, stream: false, extract: "([01])", labels: {"1": 1}, batch_size: 1,
+         concurrency: 4, timeout_s: 30, retries: 2, max_error_rate: 0.1, deadline_s: 600}
 """,
     "kserve-target": """
 target: {kind: kserve, url: "http://127.0.0.1:8080", model: m, version: "1", headers: {X-Team: ml},
@@ -119,13 +119,13 @@ metrics:
   drift: {reference: ref.csv, columns: [x1], statistic: ks, bins: 10, psi_alarm: 0.2, alpha: 0.01, min: 0.0, max: 0.3,
           gate_on: bound}
   bertscore: {model: minilm, num_layers: 6, score: precision, idf: true, rescale_with_baseline: true,
-              baseline_path: base.csv, batch_size: 32, device: cpu}
+              baseline_path: base.csv, batch_size: 32, device: cpu, reference_column: x2}
   dtw: {window: 3, normalize: scale, gate: distance, max: 1.0}
 """,
     "qa-metrics": """
 metrics:
   exact_match: {min: 0.4, normalize: [case, whitespace], separator: "|"}
-  token_f1: {min: 0.5}
+  token_f1: {min: 0.5, reference_column: x1}
   contains: {min: 0.5, normalize: [], separator: ";", whole_words: false}
   numeric_match: {min: 0.9, which: first, abs_tol: 0.5, rel_tol: 0.0}
   regex_match: {min: 0.9, pattern: "^[A-Z]", mode: fullmatch, ignore_case: true}
