@@ -136,7 +136,10 @@ class Predictions:
         """Sorted union of expected and predicted labels."""
         if self.is_sequence:
             raise ValueError("this metric compares labels, but the target answers a sequence per row; use dtw")
-        return np.unique(np.concatenate([self.expected, self.predicted[self.answered]]))
+        labels = np.unique(np.concatenate([self.expected, self.predicted[self.answered]]))
+        if self.expected.dtype.kind in "iu" and labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+            labels = labels.astype(self.expected.dtype)  # rows with no answer made the answers float (NaN)
+        return labels
 
     @property
     def all_answered(self) -> bool:

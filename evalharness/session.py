@@ -46,14 +46,15 @@ class EvalSession:
     ) -> EvalSession:
         """Load and validate every suite and its dataset; raise :class:`SuiteError` with all problems.
 
-        An ``${env:NAME}`` the target reads from an unset variable is one of them, so a run stops
-        before its first request; given a list as ``unset_env``, those are put there instead (the
-        warnings of ``evalharness validate``, which lint jobs run without the secrets).
+        An ``${env:NAME}`` the target reads from an unset variable is one of them, and so is a
+        ``server:`` program that is not installed, so a run stops before its first request; given a
+        list as ``unset_env``, those are put there instead (the warnings of ``evalharness
+        validate``, which lint jobs run without the secrets or the servers).
         """
         from evalharness.suite.dataset import load_dataset
         from evalharness.targets.secrets import install_log_redaction
         from evalharness.untrusted import install_log_escaping
-        from evalharness.validation import suite_problems, unset_environment
+        from evalharness.validation import missing_server, suite_problems, unset_environment
 
         install_log_redaction()
         install_log_escaping()
@@ -66,7 +67,8 @@ class EvalSession:
         runs: dict[Path, SuiteRun] = {}
         problems: list[Problem] = []
         for suite in suites:
-            (problems if unset_env is None else unset_env).extend(unset_environment(suite))
+            machine = [*unset_environment(suite), *missing_server(suite)]  # what this machine lacks
+            (problems if unset_env is None else unset_env).extend(machine)
             _check_dependencies(suite)
             try:
                 runs[suite.path] = SuiteRun(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,25 @@ def unset_environment(suite: LoadedSuite) -> list[Problem]:
                 )
                 problems.append(suite.problem(path, message))
     return problems
+
+
+def missing_server(suite: LoadedSuite) -> list[Problem]:
+    """The suite's ``server:`` program when it cannot be run from the suite's folder (not installed,
+    not executable), located at the command; like an unset variable, ``validate`` only warns."""
+    server = suite.spec.server
+    if server is None or server.command[0] == "evalharness":
+        return []
+    program = server.command[0]
+    if "/" in program:
+        path = (suite.base_dir / program).resolve()
+        runnable = path.is_file() and os.access(path, os.X_OK)
+        why = f"{program} is not an executable file (from the suite's folder, {path})"
+    else:
+        runnable = shutil.which(program) is not None
+        why = f"{program} is not on PATH"
+    if runnable:
+        return []
+    return [suite.problem(("server", "command", 0), f"the server cannot start: {why}; install it where the suite runs")]
 
 
 def suite_problems(run: SuiteRun) -> list[Problem]:

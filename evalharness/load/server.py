@@ -82,8 +82,7 @@ class ManagedServer:
     def start(cls, spec: ServerSpec, cwd: Path) -> ManagedServer:
         """Spawn it in ``cwd`` (the suite's folder) and wait until it is ready."""
         server = cls(spec, spec.port or free_port())
-        server.process = subprocess.Popen(server_argv(spec, server.port), cwd=cwd, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        server.process = spawn(server_argv(spec, server.port), cwd)
         deadline = time.perf_counter() + spec.startup_timeout_s
         try:
             _until(lambda: _status(server.port, "GET", spec.ready)[0] == 200, 0.01, deadline, server.process)
@@ -100,6 +99,16 @@ class ManagedServer:
     def stop(self) -> None:
         """SIGTERM to its process group, SIGKILL after 10 s."""
         stop_process(self.process, group=True)
+
+
+def spawn(argv: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    """The server's process, in its own session (stopped as a group); EvalHarnessError when the
+    program cannot be run at all (not installed, not executable)."""
+    try:
+        return subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)  # fmt: skip
+    except OSError as error:
+        raise EvalHarnessError(f"the server command {argv[0]!r} cannot start: {error.strerror}") from None
 
 
 def _port_open(port: int) -> bool:
@@ -122,8 +131,7 @@ def cold_start_once(spec: ServerSpec, options: ColdStartSpec, request: dict[str,
     port = free_port()
     poll = options.poll_ms / 1000
     spawned = time.perf_counter()
-    process = subprocess.Popen(server_argv(spec, port), cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    process = spawn(server_argv(spec, port), cwd)
     started = time.perf_counter()
     deadline = spawned + spec.startup_timeout_s
     try:

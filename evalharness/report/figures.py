@@ -132,16 +132,21 @@ def confusion(key: str, suite: SuiteRecord) -> Figure | None:
         return None
     labels = [str(label) for label in matrix["labels"]]
     shown = [_plotly_text(label) for label in labels]
-    counts = matrix["matrix"]
+    counts, columns = matrix["matrix"], labels
+    if matrix.get("no_answer"):  # rows whose request failed or whose answer could not be parsed
+        counts = [[*row, missing] for row, missing in zip(counts, matrix["no_answer"])]
+        columns = [*labels, "(no answer)"]
     title = "Confusion matrix"
-    figure = {"data": [{"type": "heatmap", "z": counts, "x": shown, "y": shown, "colorscale": HEAT_SCALE,
+    across = [_plotly_text(label) for label in columns]
+    figure = {"data": [{"type": "heatmap", "z": counts, "x": across, "y": shown, "colorscale": HEAT_SCALE,
                         "text": counts, "texttemplate": "%{text}", "hovertemplate": "expected %{y}, predicted %{x}: "
                         "%{z} rows<extra></extra>"}],
               "layout": _layout(title, "predicted", "expected",
                                 xaxis={"title": {"text": "predicted"}, "type": "category"},
                                 yaxis={"title": {"text": "expected"}, "type": "category",
                                        "autorange": "reversed"})}  # fmt: skip
-    return Figure(f"{key}-confusion", title, figure, svg.heatmap(title, counts, labels, "predicted", "expected"))
+    fallback = svg.heatmap(title, counts, labels, "predicted", "expected", columns)
+    return Figure(f"{key}-confusion", title, figure, fallback)
 
 
 def suite_figures(index: int, suite: SuiteRecord) -> list[Figure]:

@@ -116,9 +116,18 @@ def bar_chart(title: str, edges: Sequence[float], series: Sequence[Series], x_ti
     return _svg(title, parts, [line.label for line in series])
 
 
-def heatmap(title: str, matrix: Sequence[Sequence[int]], labels: Sequence[str], x_title: str, y_title: str) -> str:
-    """A labelled count matrix, each cell shaded by its share of its row (``heat-0`` to ``heat-5``)."""
-    size = max(len(labels), 1)
+def heatmap(
+    title: str,
+    matrix: Sequence[Sequence[int]],
+    labels: Sequence[str],
+    x_title: str,
+    y_title: str,
+    columns: Sequence[str] | None = None,
+) -> str:
+    """A labelled count matrix, each cell shaded by its share of its row (``heat-0`` to ``heat-5``);
+    ``columns`` names the columns when they are not the rows' labels (an extra "no answer" column)."""
+    columns = labels if columns is None else columns
+    size, rows = max(len(labels), len(columns), 1), max(len(labels), 1)
     cell = min((WIDTH - LEFT - RIGHT) / size, (HEIGHT - TOP - BOTTOM) / size)
     parts = []
     for row, (name, counts) in enumerate(zip(labels, matrix)):
@@ -133,12 +142,12 @@ def heatmap(title: str, matrix: Sequence[Sequence[int]], labels: Sequence[str], 
             parts.append(f'<rect class="heat-{level}" x="{x:.1f}" y="{y:.1f}" width="{cell:.1f}" height="{cell:.1f}"/>'
                          f'<text class="cell-count{" dark" if level >= 3 else ""}" x="{x + cell / 2:.1f}" '
                          f'y="{y + cell / 2 + 4:.1f}" text-anchor="middle">{count}</text>')  # fmt: skip
-    for column, name in enumerate(labels):
-        parts.append(f'<text class="tick" x="{LEFT + column * cell + cell / 2:.1f}" y="{TOP + size * cell + 14:.1f}" '
+    for column, name in enumerate(columns):
+        parts.append(f'<text class="tick" x="{LEFT + column * cell + cell / 2:.1f}" y="{TOP + rows * cell + 14:.1f}" '
                      f'text-anchor="middle">{_label(name, 14)}</text>')  # fmt: skip
-    parts.append(f'<text class="axis-title" x="{LEFT + size * cell / 2:.1f}" y="{TOP + size * cell + 32:.1f}" '
+    parts.append(f'<text class="axis-title" x="{LEFT + len(columns) * cell / 2:.1f}" y="{TOP + rows * cell + 32:.1f}" '
                  f'text-anchor="middle">{_text(x_title)}</text>')  # fmt: skip
-    parts.append(f'<text class="axis-title" transform="translate(12 {TOP + size * cell / 2:.1f}) rotate(-90)" '
+    parts.append(f'<text class="axis-title" transform="translate(12 {TOP + rows * cell / 2:.1f}) rotate(-90)" '
                  f'text-anchor="middle">{_text(y_title)}</text>')  # fmt: skip
     return _svg(title, parts)
 
