@@ -10,6 +10,7 @@ across rounds on the log scale; cold starts pair the i-th start of each side the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from pathlib import Path
@@ -62,8 +63,12 @@ def run_rounds(plans: dict[str, dict[str, Any]], spec: Any, pids: dict[str, int]
     raw: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     values: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     first: dict[str, dict[str, Any]] = {}
-    for side in abba(spec.rounds):
-        measured = run_plan(plans[side], pids, spec.sample_interval_s, live(side) if live else None)
+    order = list(abba(spec.rounds))
+    for index, side in enumerate(order):
+        options = live(side) if live else None
+        if options is not None and index < len(order) - 1:  # only the last round lingers for a final scrape
+            options = dataclasses.replace(options, linger_s=0.0)
+        measured = run_plan(plans[side], pids, spec.sample_interval_s, options)
         raw[side].append(measured)
         summary = summarise(measured, plans[side], spec.gpus)
         values[side].append(summary["values"])

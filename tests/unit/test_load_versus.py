@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from evalharness.errors import SuiteError
+from evalharness.load import versus
 from evalharness.load.versus import abba, load_comparison, ratio_across
 from evalharness.session import EvalSession
 from evalharness.suite.load_schema import LoadGateOptions
@@ -95,3 +97,27 @@ def test_ratio_gates_need_a_baseline(tmp_path: Path) -> None:
 def test_a_local_engine_and_an_endpoint_cannot_share_a_load_run(tmp_path: Path) -> None:
     text = _problems(tmp_path, "{kind: http, url: 'http://127.0.0.1:9/p', body: '{{ row | tojson }}', label: l}")
     assert "load: the target (onnx) and the baseline (http) cannot share a load run" in text
+
+
+def test_only_the_last_round_lingers_on_live_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: every round kept /metrics up for linger_s (8 rounds x 5 s of idle wall time)."""
+    from evalharness.load import driver, summary
+    from evalharness.monitoring.live import LiveOptions
+
+    lingers: list[tuple[str, float]] = []
+
+    def fake_run_plan(plan: dict, pids: dict, interval: float, live: LiveOptions | None) -> dict:  # type: ignore[type-arg]  # noqa: E501
+        assert live is not None
+        lingers.append((plan["side"], live.linger_s))
+        return {"recorder": None}
+
+    monkeypatch.setattr(driver, "run_plan", fake_run_plan)
+    parts = dict.fromkeys(versus.ROUND_TIME_KEYS)
+    monkeypatch.setattr(summary, "summarise", lambda measured, plan, gpus: {"values": {}, **parts})
+    monkeypatch.setattr(versus, "_merged", lambda rounds, plan, spec, values: {})
+    spec = SimpleNamespace(rounds=4, sample_interval_s=0.5, gpus=None)
+    plans = {side: {"side": side} for side in versus.SIDES}
+    options = {side: LiveOptions("127.0.0.1", 0, 5.0, {"side": side}) for side in versus.SIDES}
+    versus.run_rounds(plans, spec, {}, options.__getitem__)
+    assert [linger for _, linger in lingers] == [0.0] * 7 + [5.0]
+    assert [side for side, _ in lingers] == list(versus.abba(4))
