@@ -6,6 +6,7 @@ report.css classes (``series-N``, ``heat-N``), never from style attributes; ever
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -175,6 +176,15 @@ def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float], x_tit
     if threshold is not None:
         parts.append(f'<path class="reference" d="M{frame.x(threshold):.1f},{TOP} V{HEIGHT - BOTTOM}"/>')
     return _svg(title, parts)
+
+
+def nice_ceiling(value: float, steps: Sequence[float] = (1, 2, 5)) -> float:
+    """An axis maximum: ``value`` rounded up to one of ``steps`` times a power of ten (1 for nothing).
+    The default gives 1, 2, 5, 10...; (1, 2, 4, 6, 8) keeps an axis's quarters round."""
+    if not value > 0 or not math.isfinite(value):
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return float(next(step * power for step in (*steps, 10) if step * power >= value * (1 - 1e-12)))
 
 
 def ticks_between(low: float, high: float, count: int = 5) -> list[tuple[float, str]]:

@@ -23,19 +23,14 @@ from evalharness.report.svg import (
     _svg,
     _text,
     framed_axes,
+    nice_ceiling,
     ticks_between,
 )
 
+QUARTERS = (1, 2, 4, 6, 8)
+"""Axis maxima whose quarters are round numbers (the bar charts' y axes)."""
 MAX_TICK_LABELS = 12
 """The most bin names written under a bar chart; every bin's bars keep their name as a tooltip."""
-
-
-def _nice_ceiling(value: float) -> float:
-    """An axis maximum whose quarters are round: ``value`` rounded up to 1, 2, 4, 6 or 8 times a power of ten."""
-    if not value > 0 or not math.isfinite(value):
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return float(next(step * power for step in (1, 2, 4, 6, 8, 10) if step * power >= value * (1 - 1e-12)))
 
 
 def _y_axis(frame: _Frame, y_title: str) -> list[str]:
@@ -48,7 +43,7 @@ def grouped_bars(title: str, labels: Sequence[str], series: Sequence[Series], x_
     names under the axis cut to fit (whole in their tooltip), at most :data:`MAX_TICK_LABELS` of them."""
     count = max(len(labels), 1)
     peak = max((max(line.y, default=0.0) for line in series), default=0.0)
-    frame = _Frame((0.0, float(count)), (0.0, _nice_ceiling(peak)))
+    frame = _Frame((0.0, float(count)), (0.0, nice_ceiling(peak, QUARTERS)))
     parts = _y_axis(frame, y_title)
     slot = frame.x(1.0) - frame.x(0.0)
     width = slot * 0.8 / max(len(series), 1)

@@ -20,6 +20,7 @@ from evalharness.report.svg import (
     _svg,
     _text,
     framed_axes,
+    nice_ceiling,
     ticks_between,
 )
 
@@ -33,14 +34,6 @@ class TimeSeries:
     label: str
     t: Sequence[float]
     values: Sequence[float | None]
-
-
-def nice_ceiling(value: float) -> float:
-    """An axis maximum: ``value`` rounded up to 1, 2 or 5 times a power of ten (1 for nothing)."""
-    if not value or value <= 0 or not math.isfinite(value):
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return float(next(step * power for step in (1, 2, 5, 10) if step * power >= value * (1 - 1e-12)))
 
 
 def _runs(points: list[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:

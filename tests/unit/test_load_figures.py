@@ -155,6 +155,8 @@ def test_the_report_draws_each_load_chart_once_with_its_twin(gpus: int) -> None:
 
 def test_nice_ceiling_rounds_up_to_one_two_or_five() -> None:
     assert [nice_ceiling(v) for v in (0, 0.7, 1, 1.2, 3, 7, 120, 250.0, math.inf)] == [1, 1, 1, 2, 5, 10, 200, 500, 1]
+    quarters = (1, 2, 4, 6, 8)  # the bar charts' axes: quarters of 4, 6 and 8 are round
+    assert [nice_ceiling(v, quarters) for v in (0, 3, 5, 7, 9, 0.05)] == [1, 4, 6, 8, 10, 0.06]
 
 
 def test_a_one_slice_run_still_shows_its_point() -> None:
