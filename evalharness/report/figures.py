@@ -149,6 +149,11 @@ def confusion(key: str, suite: SuiteRecord) -> Figure | None:
     return Figure(f"{key}-confusion", title, figure, fallback)
 
 
+def has_suite_figures(suite: SuiteRecord) -> bool:
+    """Whether :func:`suite_figures` draws anything, without drawing it (for the contents)."""
+    return bool(suite.curves) or bool(suite.confusion_matrix and suite.confusion_matrix.get("labels"))
+
+
 def suite_figures(index: int, suite: SuiteRecord) -> list[Figure]:
     """Every chart the suite's record supports, in reading order."""
     key = f"s{index}"

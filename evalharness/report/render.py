@@ -16,7 +16,7 @@ from typing import Any
 from evalharness.record import GateRecord, RunRecord, SuiteRecord
 from evalharness.report.comparison_figures import comparison_figures
 from evalharness.report.failure import format_cell, format_gate_failure, ordered_flips
-from evalharness.report.figures import gate_figures, suite_figures
+from evalharness.report.figures import gate_figures, has_suite_figures, suite_figures
 from evalharness.report.load_figures import load_figures
 from evalharness.report.sparkline import sparkline
 from evalharness.report.text import format_delta, format_interval, format_number, format_p_value, format_ratio
@@ -103,7 +103,7 @@ DETAIL_SECTIONS = (("rules", "rules"), ("columns", "columns"), ("variants", "per
 def suite_sections(suite: SuiteRecord, index: int) -> list[tuple[str, str]]:
     """The contents entries of one suite, in page order: (element id, label) of each section it has."""
     entries = [(f"comparison-{index}", "against the baseline")] if suite.baseline else []
-    entries += [(f"charts-{index}", "charts")] if suite_figures(index, suite) else []
+    entries += [(f"charts-{index}", "charts")] if has_suite_figures(suite) else []
     entries += [(f"load-{index}", "load")] if suite.load else []
     for key, label in DETAIL_SECTIONS:
         entries += [(f"{anchor(gate.nodeid)}-details", f"{gate.name}: {label}") for gate in suite.gates

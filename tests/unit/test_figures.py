@@ -44,3 +44,19 @@ def test_robustness_and_drift_charts_plot_the_records_numbers() -> None:
     assert psi.plotly["data"][0]["y"] == ["amount", "hour", "x"] and psi.plotly["data"][0]["x"] == [0.03, 0.004, 0.0]
     assert psi.plotly["layout"]["shapes"][0]["x0"] == 0.2 and psi.id == "s2-g-psi"
     assert re.findall(r'<rect class="bar series-0"', psi.svg) and len(re.findall(r"<rect ", psi.svg)) == 3
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {},
+        {"confusion_matrix": {"labels": [0, 1], "matrix": [[3, 1], [0, 4]]}},
+        {"confusion_matrix": {"labels": [], "matrix": []}},
+    ],
+)
+def test_the_contents_know_whether_a_suite_has_charts_without_drawing_them(facts: dict) -> None:  # type: ignore[type-arg]
+    from evalharness.record import SuiteRecord
+    from evalharness.report.figures import has_suite_figures, suite_figures
+
+    suite = SuiteRecord(name="s", path="s.yaml", sha256="0" * 64, dataset={}, target={}, **facts)
+    assert has_suite_figures(suite) == bool(suite_figures(1, suite))
