@@ -111,7 +111,8 @@ def _collect(folder: Path, plan: dict[str, Any], exit_code: int | None) -> dict[
         )
     resources_path = folder / "resources.json"
     resources = json.loads(resources_path.read_text()) if resources_path.is_file() else {}
-    return {"recorder": Recorder.merged(parts), "workers": [_worker_facts(part) for part in parts],
+    recorder = Recorder.merged(parts, int(plan.get("timeline_slice_s", 1)))
+    return {"recorder": recorder, "workers": [_worker_facts(part) for part in parts],
             "resources": resources}  # fmt: skip
 
 

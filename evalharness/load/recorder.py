@@ -73,9 +73,10 @@ class Recorder:
         }
 
     @classmethod
-    def merged(cls, parts: list[dict[str, Any]]) -> Recorder:
+    def merged(cls, parts: list[dict[str, Any]], slice_s: int = 1) -> Recorder:
         """Exact merge of several processes' records (histograms added bucket by bucket). Each process's
-        timeline moves onto the earliest process's clock (by whole seconds) so that slices line up."""
+        timeline moves onto the earliest process's clock by whole slices of ``slice_s`` seconds (the
+        slices' width), so that slices line up: a shift of part of a slice would split each slice in two."""
         merged = cls()
         epochs = [part["start_epoch"] for part in parts if part.get("start_epoch") is not None]
         merged.start_epoch = min(epochs) if epochs else None
@@ -83,8 +84,8 @@ class Recorder:
             for name, encoded in part["histograms"].items():
                 merged.histograms[name].decode_and_add(encoded.encode("ascii"))
             merged.counts.update(part["counts"])
-            shift = round(part["start_epoch"] - merged.start_epoch) if part.get("start_epoch") is not None else 0
-            merged._add_timeline(part, shift)
+            late = part["start_epoch"] - merged.start_epoch if part.get("start_epoch") is not None else 0.0
+            merged._add_timeline(part, round(late / slice_s) * slice_s)
         return merged
 
     def _add_timeline(self, part: dict[str, Any], shift: int) -> None:

@@ -45,6 +45,16 @@ def test_processes_merge_onto_the_earliest_clock() -> None:
     assert [merged.slices[s].get_total_count() for s in range(4)] == [len(truth[s]) for s in range(4)]
 
 
+def test_wide_slices_shift_by_whole_slices() -> None:
+    """Regression: with 2 s slices a process 2.9 s late was shifted by 3 s, so its slices (0, 2, 4) landed
+    on odd keys (3, 5, 7) between the first process's, and each slice was split in two."""
+    first = _process(1000.0, {0: np.full(10, 1.0), 2: np.full(10, 1.0), 4: np.full(10, 1.0)}, {})
+    late = _process(1002.9, {0: np.full(5, 2.0), 2: np.full(5, 2.0)}, {})
+    merged = Recorder.merged([first.to_json(), late.to_json()], slice_s=2)
+    assert sorted(merged.timeline) == [0, 2, 4] and sorted(merged.slices) == [0, 2, 4]
+    assert [merged.timeline[s][0] for s in (0, 2, 4)] == [10, 15, 15]  # 2.9 s late: one slice (2 s) later
+
+
 def test_each_slice_reads_its_percentiles_within_hdr_precision() -> None:
     merged, truth = _two_processes()
     facts = over_time(merged, {}, 1)
