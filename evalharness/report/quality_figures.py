@@ -57,7 +57,7 @@ def _distribution(figure_id: str, column: dict[str, Any]) -> Figure | None:
         return None
     kind = shares.get("kind")
     bin_word, x_title = {"categories": ("category", "category"), "values": ("value", "value")}.get(
-        str(kind), ("bin", "bin (the reference's quantiles)")
+        str(kind), ("bin", "bin from its lower edge (the reference's quantiles)")
     )
     psi = column.get("psi")
     title = f"{untrusted(column.get('column'), 60)}: share of rows per {bin_word}, reference vs evaluated"
@@ -77,7 +77,8 @@ def _distribution(figure_id: str, column: dict[str, Any]) -> Figure | None:
     ]
     layout = _layout(title, x_title, "share of rows", barmode="group", margin={"l": 56, "r": 16, "t": 36, "b": 48},
                      legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},  # above: long ticks below
-                     xaxis={"title": {"text": x_title}, "tickmode": "array", "tickvals": positions, "ticktext": ticks,
+                     xaxis={"title": {"text": x_title}, "tickmode": "array", "tickvals": positions,
+                            "ticktext": [_plotly_text(svg_quality.tick_name(label)) for label in labels],
                             "automargin": True},
                      yaxis={"title": {"text": "share of rows"}, "tickformat": ".0%"})  # fmt: skip
     fallback = svg_quality.grouped_bars(title, labels, [Series("reference", positions, reference),

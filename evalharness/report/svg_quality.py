@@ -8,6 +8,7 @@ from report.css classes, every label is escaped.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from evalharness.report.svg import (
@@ -38,6 +39,16 @@ def _y_axis(frame: _Frame, y_title: str) -> list[str]:
     return framed_axes(frame, "", y_title, [], ticks_between(frame.y0, frame.y1))
 
 
+_RANGE = re.compile(r"^\[(.+?), .+\)$")
+
+
+def tick_name(label: str) -> str:
+    """A bin's name under the axis: a range ``[355, 731)`` by its lower edge (``355``), which fits where
+    the whole range would be cut; open ends (``< 355``, ``≥ 3289``) and categories as they are."""
+    match = _RANGE.match(label)
+    return match.group(1) if match else label
+
+
 def grouped_bars(title: str, labels: Sequence[str], series: Sequence[Series], x_title: str, y_title: str) -> str:
     """One group of bars per named bin (a category, a range of values), the series side by side in it;
     names under the axis cut to fit (whole in their tooltip), at most :data:`MAX_TICK_LABELS` of them."""
@@ -57,7 +68,7 @@ def grouped_bars(title: str, labels: Sequence[str], series: Sequence[Series], x_
     chars = max(4, int(slot * every / 6.5))
     for position in range(0, len(labels), every):
         parts.append(f'<text class="tick" x="{frame.x(position + 0.5):.1f}" y="{HEIGHT - BOTTOM + 14}" '
-                     f'text-anchor="middle">{_label(labels[position], chars)}</text>')  # fmt: skip
+                     f'text-anchor="middle">{_label(tick_name(labels[position]), chars)}</text>')  # fmt: skip
     parts.append(f'<text class="axis-title" x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" text-anchor="middle">'
                  f"{_text(x_title)}</text>")  # fmt: skip
     return _svg(title, parts, [line.label for line in series])

@@ -274,3 +274,15 @@ def test_the_report_titles_each_quality_section(tmp_path: Path) -> None:
     assert figure_ids == ["s1-drift-psi", *(f"s1-drift-dist-{rank}" for rank in range(4)),
                           *(f"s1-dtw-aligned-{rank}" for rank in (1, 2, 3)), "s1-bertscore-scores"]  # fmt: skip
     assert "<img" not in html and 'style="' not in html
+
+
+def test_range_bins_are_named_by_their_lower_edge_under_the_axis() -> None:
+    """Regression: '[355, 731)' was cut to '[355...' and ran into its neighbours; the whole range stays in
+    the tooltip."""
+    from evalharness.report.svg import Series
+    from evalharness.report.svg_quality import grouped_bars, tick_name
+
+    labels = ["< 355", "[355, 731)", "[731, 1102)", "≥ 3289", "grocery"]
+    assert [tick_name(label) for label in labels] == ["< 355", "355", "731", "≥ 3289", "grocery"]
+    svg = grouped_bars("t", labels, [Series("reference", list(range(5)), [0.2] * 5)], "bin", "share")
+    assert ">355</text>" in svg and ">731</text>" in svg and "[355, 731): 0.2</title>" in svg
