@@ -12,7 +12,14 @@ import time
 
 import pytest
 
-from evalharness.targets.templates import MAX_ITERATIONS, TemplateLimitError, compile_template, render
+from evalharness.targets.templates import (
+    MAX_BUILT_CHARS,
+    MAX_ITERATIONS,
+    MAX_OUTPUT_CHARS,
+    TemplateLimitError,
+    compile_template,
+    render,
+)
 
 ROWS = [{"id": i, "amount": i * 1.5, "text": f'say "{i}"'} for i in range(1000)]
 
@@ -96,3 +103,80 @@ def test_a_runaway_body_is_a_counted_parse_error_within_the_deadline() -> None:
         assert time.perf_counter() - started < 10  # the deadline holds (each render stops at its budget)
     assert "ran over 100,000 loop iterations" in str(error.value)
     assert sum(state.requests.values()) == 0  # nothing was sent
+
+
+BIG = "{% set a = 'x' * 999999 %}"  # one string of just under MAX_SIZE characters, then printed many times
+TOO_BIG = f"would build more than {MAX_OUTPUT_CHARS:,} characters"
+BUILT_TOO_MUCH = f"built more than {MAX_BUILT_CHARS:,} characters in one render"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{{ (([a] * 1000) | tojson)[:10] }}", "tojson " + TOO_BIG),
+        ("{{ " + " ~ ".join(["a"] * 1500) + " }}", "concatenation " + TOO_BIG),
+        ("{{ (([a] * 1000) | join)[:10] }}", "join " + TOO_BIG),
+        ("{{ (([a] * 1000) | join(a))[:10] }}", "join " + TOO_BIG),
+        ("{% set a = a + a + a + a %}" * 5 + "{{ a[:10] }}", "concatenation " + TOO_BIG),
+        ("{{ (([a] * 1000) | string)[:10] }}", "string " + TOO_BIG),
+        ("{{ (([a] * 1000) | pprint)[:10] }}", "pprint " + TOO_BIG),
+        ("{{ (('x' * 1000) | replace('x', a))[:10] }}", "replace " + TOO_BIG),
+        ("{{ (('x\n' * 1000) | indent(999999))[:10] }}", "indent " + TOO_BIG),
+        ("{{ (('x\n' * 1000) | indent(a))[:10] }}", "indent " + TOO_BIG),
+        ("{{ (('x ' * 1000) | wordwrap(1, wrapstring=a))[:10] }}", "wordwrap " + TOO_BIG),
+        ("{{ (('%s' * 1000) | format(*([a] * 1000)))[:10] }}", "format " + TOO_BIG),
+        ("{{ ('%s' * 1000) % (([a] * 1000) | batch(1000) | first | list) }}", "format " + TOO_BIG),
+        ("{{ ([[0] * 1000000] * 1000) | sum(start=[]) | length }}", "sum " + TOO_BIG),
+        ("{{ [a] * 1000 }}", "printed value " + TOO_BIG),
+        ("{{ a.join([a] * 1000)[:10] }}", "str.join " + TOO_BIG),
+        ("{{ ('{0}' * 1000).format(a)[:10] }}", "str.format " + TOO_BIG),
+        ("{{ ('x' * 1000).replace('x', a)[:10] }}", "str.replace " + TOO_BIG),
+        ("{{ ('{:>999999}' * 17).format(1) | length }}", "str.format " + TOO_BIG),
+        (
+            "{% set ns = namespace(items=[]) %}{% for i in range(2000) %}{% set ns.items = ns.items + [a ~ i] %}"
+            "{% endfor %}{{ ns.items | length }}",
+            BUILT_TOO_MUCH,
+        ),
+        ("{% set x %}" + "{{ a }}" * 1500 + "{% endset %}{{ x | length }}", BUILT_TOO_MUCH),
+        ("{% set x %}{% for i in range(99999) %}" + "y" * 1000 + "{% endfor %}{% endset %}", BUILT_TOO_MUCH),
+        ("{% macro m() %}{{ a }}{% endmacro %}{% for i in range(1000) %}{% set x = m() %}{% endfor %}", BUILT_TOO_MUCH),
+    ],
+    ids=["tojson", "tilde", "join", "join-separator", "plus", "string", "pprint", "replace", "indent", "indent-text",
+         "wordwrap", "format", "percent", "sum", "printed", "str.join", "str.format", "str.replace", "str.format-width",
+         "loop-list", "set-block", "loop-text", "macro"],
+)  # fmt: skip
+def test_text_amplified_from_one_big_string_is_refused_before_it_is_built(text: str, reason: str) -> None:
+    """Regression: no integer was large, yet ``[a] * 1000 | tojson`` took 8 s and 1.9 GB in one
+    render, and ``a ~ a ~ ... ~ a`` 12 s and 3 GB at validation. Each result is now measured (by
+    counting, or by walking the value) before it is built, and what one render builds is capped."""
+    template = compile_template(BIG + text)
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(TemplateLimitError, match=reason):
+        render(template)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 200_000  # nothing near a gigabyte was built on the way (ru_maxrss is in KiB)
+    assert time.perf_counter() - started < 5  # a guard against a hang, not a timing assertion
+
+
+def test_ordinary_joins_concatenations_and_batches_render_as_jinja_renders_them() -> None:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    text = (
+        '{"prompt": {{ ("Rows " ~ rows | length ~ ": " ~ (rows | map(attribute="id") | join(", ")) ~ ".") | tojson }}, '
+        '"texts": "{{ rows[:3] | join(" / ", attribute="text") }}", "tags": {{ (["a"] + ["b"]) | tojson }}, '
+        '"sum": {{ rows | sum(attribute="amount") }}, "pairs": {{ [[1], [2]] | sum(start=[]) | tojson }}, '
+        '"line": "{{ "%s-%05.1f" | format(rows[2].id, rows[2].amount) }}", '
+        '"built": "{% set ns = namespace(s="") %}{% for r in rows %}{% set ns.s = ns.s ~ r.id ~ "," %}{% endfor %}'
+        '{{ ns.s | length }}", "batch": {{ rows | tojson }}}'
+    )
+    reference = ImmutableSandboxedEnvironment(autoescape=True)
+    reference.policies["json.dumps_kwargs"] = {"sort_keys": False}
+    expected = reference.from_string(text).render(rows=ROWS)
+    assert render(compile_template(text), rows=ROWS) == expected
+    body = json.loads(expected)
+    assert body["prompt"].startswith("Rows 1000: 0, 1, 2") and len(body["batch"]) == 1000
+
+
+def test_a_result_just_within_the_output_limit_still_renders() -> None:
+    text = render(compile_template(BIG + "{{ ([a] * 16) | join }}{{ (a ~ a) | length }}"))
+    assert len(text) == 16 * 999_999 + len("1999998")

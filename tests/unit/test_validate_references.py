@@ -233,6 +233,28 @@ def test_reading_a_templates_names_never_builds_what_it_folds(tmp_path: Path) ->
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300 * 1024  # KiB: far below 1 GB
 
 
+def test_a_body_amplifying_one_big_string_is_located_at_validation(tmp_path: Path) -> None:
+    """Regression: ``a ~ a ~ ... ~ a`` (1,500 times, ``a`` just under a million characters) in a body
+    took 11.9 s and 3 GB in ``evalharness validate`` before the output cap refused it. The
+    concatenation is now measured before it is built: a located problem, exit 4, at once."""
+    import resource
+    import time
+
+    logistic_onnx(tmp_path / "model.onnx", [1.0, 1.0], 0.0)
+    two_feature_frame(50).to_csv(tmp_path / "data.csv", index=False)
+    body = '\'{% set a = "x" * 999999 %}{"x": {{ (' + " ~ ".join(["a"] * 1500) + ") | length }}}'"
+    suite = write_suite(tmp_path, target=HTTP.format(body=body, label="label"))
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert main(["validate", str(suite)]) == 4
+    lines = stderr.getvalue().strip().splitlines()
+    reason = "target.body: rendering it for the first row fails: a template concatenation would build more than"
+    assert len(lines) == 1 and lines[0].startswith("suite.yaml:4:") and reason in lines[0], lines
+    assert time.perf_counter() - started < 10  # a guard: it takes well under a second
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: far below 1 GB
+
+
 @pytest.mark.parametrize(
     ("label", "reason"),
     [("'output.[label'", "target.label: the label path is not a valid JMESPath expression: "),
