@@ -29,8 +29,9 @@ from __future__ import annotations
 import contextvars
 import functools
 import re
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
@@ -38,7 +39,7 @@ from jinja2 import Environment, Undefined, nodes, pass_eval_context
 from jinja2.exceptions import SecurityError
 from jinja2.filters import make_attrgetter
 from jinja2.nodes import EvalContext
-from jinja2.runtime import Macro, markup_join, str_join
+from jinja2.runtime import LoopContext, Macro, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace, generate_lorem_ipsum
 from jinja2.visitor import NodeTransformer
@@ -65,12 +66,27 @@ _END = object()
 _SCALARS = frozenset({int, float, bool, type(None)})
 
 
+MAX_RENDER_S = 2.0
+"""The longest one render may compute (checked at each loop step, call and measured operation): a
+template that builds nothing but loops over slow work (``range(10**6) | sum`` in a loop, a macro
+calling itself twice) still ends, so ``deadline_s`` holds."""
+
+
 @dataclass
 class _Budget:
     """What is left to one render."""
 
     iterations: int = MAX_ITERATIONS
     chars: int = MAX_BUILT_CHARS
+    until: float = field(default_factory=lambda: time.perf_counter() + MAX_RENDER_S)
+
+    def step(self) -> None:
+        """One loop step or call: from the iteration budget, and within the render's time."""
+        self.iterations -= 1
+        if self.iterations < 0:
+            raise TemplateLimitError(f"the template ran over {MAX_ITERATIONS:,} loop iterations in one render")
+        if time.perf_counter() > self.until:  # checked at every step: a few dozen nanoseconds
+            raise TemplateLimitError(f"the template computed for more than {MAX_RENDER_S:g} s in one render")
 
 
 _budget: contextvars.ContextVar[_Budget] = contextvars.ContextVar("template_budget")
@@ -108,13 +124,34 @@ def _counted(iterable: Iterable[Any], literal_chars: int = 0) -> Iterator[Any]:
     """``iterable``, drawing one unit of this render's loop budget per item, and the loop's
     literal text (``literal_chars``, known from the parse tree) from its build budget."""
     budget = _budget.get(None)
+    counted = isinstance(iterable, _CountedRange)  # range() counts its numbers itself: count them once
     for item in iterable:
         if budget is not None:
-            budget.iterations -= 1
-            if budget.iterations < 0:
-                raise TemplateLimitError(f"the template ran over {MAX_ITERATIONS:,} loop iterations in one render")
+            if not counted:
+                budget.step()
             _draw(literal_chars)
         yield item
+
+
+class _CountedRange:
+    """``range()`` in a template: each number drawn from the loop budget as it is given."""
+
+    def __init__(self, numbers: range) -> None:
+        self.numbers = numbers
+
+    def __iter__(self) -> Iterator[int]:
+        budget = _budget.get(None)
+        for number in self.numbers:
+            if budget is not None:
+                budget.step()
+            yield number
+
+
+def _step() -> None:
+    """One call of this render (a macro, a recursive loop's ``loop(...)``): counted like a loop step."""
+    budget = _budget.get(None)
+    if budget is not None:
+        budget.step()
 
 
 def _too_big(value: Any) -> bool:
@@ -528,10 +565,11 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         self.filters[_CONCAT] = _concat
 
     @staticmethod
-    def _range(*args: int) -> Iterator[int]:
+    def _range(*args: int) -> Iterable[int]:
+        """``range()``, each number it gives drawn from the loop budget (``range(10**6) | sum`` counts)."""
         if any(_too_big(arg) for arg in args):
             raise TemplateLimitError(f"range() may give at most {MAX_SIZE:,} numbers in a template")
-        return iter(range(*args))
+        return _CountedRange(range(*args))
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = _BoundingTransformer().visit(super()._parse(source, name, filename))
@@ -546,6 +584,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         ``dict()`` or a macro builds is drawn from the render's budget: each is small, not all of them."""
         if __obj is _counted:  # the loop counter of the rewritten tree (its literal size may pass MAX_SIZE)
             return super().call(__context, __obj, *args, **kwargs)
+        if isinstance(__obj, (Macro, LoopContext)):  # what can call itself: a macro, a recursive loop's loop(...)
+            _step()
+            if isinstance(__obj, LoopContext) and args:  # its next level's items are loop steps too
+                args = (_counted(args[0]), *args[1:])
         _refuse_huge((*args, *kwargs.values()), "call")
         method = getattr(__obj, "__wrapped__", __obj)  # str.format comes wrapped by the sandbox
         owner, name = getattr(method, "__self__", None), getattr(method, "__name__", "")
@@ -605,5 +647,7 @@ def render(template: Any, **context: Any) -> str:
         return "".join(parts)
     except (SecurityError, OverflowError, MemoryError) as error:
         raise TemplateLimitError(f"the template was refused by the sandbox: {error}") from None
+    except RecursionError:  # a macro or a recursive loop calling itself without end
+        raise TemplateLimitError("the template nests its calls too deeply (a macro or loop calling itself)") from None
     finally:
         _budget.reset(token)

@@ -180,3 +180,35 @@ def test_ordinary_joins_concatenations_and_batches_render_as_jinja_renders_them(
 def test_a_result_just_within_the_output_limit_still_renders() -> None:
     text = render(compile_template(BIG + "{{ ([a] * 16) | join }}{{ (a ~ a) | length }}"))
     assert len(text) == 16 * 999_999 + len("1999998")
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("{% macro f(n) %}{% if n > 0 %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
+         "ran over 100,000 loop iterations"),
+        ("{% for x in [1] recursive %}{{ loop([1, 1]) }}{% endfor %}", "nests its calls too deeply"),
+        ("{% for x in [[1, 2]] recursive %}{{ loop(range(999999)) if x is iterable }}{% endfor %}",
+         "ran over 100,000 loop iterations"),
+        ("{% for i in range(1000) %}{{ range(999999) | sum }}{% endfor %}", "ran over 100,000 loop iterations"),
+    ],
+    ids=["macro-calling-itself-twice", "endless-recursive-loop", "recursive-loop-items", "range-sum-in-a-loop"],
+)  # fmt: skip
+def test_work_that_builds_nothing_is_still_bounded(template: str, says: str) -> None:
+    """Regression: a macro calling itself twice (2**40 calls), a recursive loop's loop(...) (not counted)
+    and range(10**6) | sum in a loop built nothing, so no size budget stopped them: they ran past 20 s."""
+    started = time.perf_counter()
+    with pytest.raises(TemplateLimitError, match=says):
+        render(compile_template(template), x1=1.0)
+    assert time.perf_counter() - started < 10  # a guard: each ends within about a second
+
+
+def test_a_render_has_a_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans that stay within every count (a 1 MB membership test per step) still end at MAX_RENDER_S."""
+    import evalharness.targets.templates as templates
+
+    monkeypatch.setattr(templates, "MAX_RENDER_S", 0.05)
+    slow = compile_template("{% set a = 'x' * 999999 %}{% for i in range(40000) %}{{ 'y' in a }}{% endfor %}")
+    with pytest.raises(TemplateLimitError, match=r"computed for more than 0.05 s in one render"):
+        render(slow)
+    assert render(compile_template("{{ x1 | tojson }}"), x1=2.5) == "2.5"  # a quick render is untouched
