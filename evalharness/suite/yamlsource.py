@@ -13,6 +13,7 @@ going past one is a located problem in milliseconds, never a hang or a traceback
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -179,6 +180,20 @@ def _integer_too_long(node: ScalarNode) -> str | None:
     return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """Why a text is not read: YAML's ``"\\ud800"`` escape makes half of a UTF-16 pair, which is no
+    character at all and cannot be written out as UTF-8 (in a message, a report or a request)."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        if found:
+            return (f"the text holds \\u{ord(found.group()):04x}, half of a UTF-16 surrogate pair and no character; "
+                    "write the character itself or its \\U escape")
+    return None
+
+
 class _Builder:
     """Turns a composed node tree into plain data, recording positions and problems."""
 
@@ -205,10 +220,15 @@ class _Builder:
             self._add(path, node, too_long)
             return None
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except ConstructorError as error:
             self._add(path, node, f"{error.problem}; only plain YAML values are allowed")
             return None
+        surrogate = _lone_surrogate(value)
+        if surrogate:
+            self._add(path, node, surrogate)
+            return None
+        return value
 
     def _mapping(self, node: MappingNode, path: KeyPath) -> dict[Any, Any]:
         try:
@@ -222,6 +242,9 @@ class _Builder:
                 self._add(path, key_node, too_long)
                 continue
             key = self.constructor.construct_object(key_node) if isinstance(key_node, ScalarNode) else None
+            if _lone_surrogate(key):
+                self._add(path, key_node, str(_lone_surrogate(key)))
+                continue
             if key is None or isinstance(key, (list, dict)):
                 self._add(path, key_node, "keys must be plain scalars such as names")
                 continue

@@ -182,3 +182,59 @@ def test_any_record_gives_a_one_line_error_or_reports(project: Path, record: dic
     assert code in (0, 1, 4)
     if code == 4:
         assert len(stderr.getvalue().strip().splitlines()) == 1, stderr.getvalue()
+
+
+ENDPOINT_SUITES: list[dict[str, Any]] = [
+    {**SUITE, "name": "fuzz-http", "target": {
+        "kind": "http", "url": "http://127.0.0.1:9/predict",
+        "body": '{"x1": {{ x1 | tojson }}, "x2": {{ x2 | tojson }}}', "label": "output.label",
+        "score": "output.probability", "retries": 0}},
+    {**SUITE, "name": "fuzz-batch", "target": {
+        "kind": "http", "url": "http://127.0.0.1:9/batch", "body": '{"rows": {{ rows | tojson }}}', "batch_size": 8,
+        "label": "labels[*]", "retries": 0}},
+    {**SUITE, "name": "fuzz-openai", "target": {
+        "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "prompt": "x1={{ x1 }} x2={{ x2 }}",
+        "extract": "Answer:\\s*(\\w+)", "labels": {"fraud": 1, "legit": 0}, "stop": ["\\n"], "retries": 0}},
+]  # fmt: skip
+JINJA_BITS = st.sampled_from([
+    "{{", "}}", "{%", "%}", "{% for r in rows %}", "{% endfor %}", "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+    "{{ range(10**6) | sum }}", "{{ ('x' * 999999) ~ ('x' * 999999) }}", "{{ [1] * 10**7 }}", "{{ row | tojson }}",
+    "{{ x9 }}", "{{ row.missing }}", "{{ loop(x) }}", "{{ ''.__class__ }}", "{{ 'a' | center(10**9) }}", "\x00",
+    "\ud800",
+    "{{ '%999999999s' % 1 }}", "{% for x in [1] recursive %}{{ loop([1, 1]) }}{% endfor %}", "[*]", "((", "||",
+])  # fmt: skip
+TEXT_KEYS = {"body", "prompt", "label", "score", "extract", "url", "base_url"}
+
+
+@st.composite
+def endpoint_suite_texts(draw: st.DrawFn) -> str:
+    """An endpoint suite whose templates, JMESPath paths and regexes are cut, spliced with Jinja, JMESPath
+    and regex fragments, or swapped for odd values."""
+    document = copy.deepcopy(draw(st.sampled_from(ENDPOINT_SUITES)))
+    target = document["target"]
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(sorted(TEXT_KEYS & set(target))))
+        text = str(target[key])
+        cut = draw(st.integers(0, len(text)))
+        action = draw(st.sampled_from(["splice", "splice", "cut", "odd"]))
+        target[key] = (text[:cut] + draw(JINJA_BITS) + text[cut:] if action == "splice" else text[:cut]
+                       if action == "cut" else draw(ODD_VALUES))  # fmt: skip
+    try:
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    except (yaml.YAMLError, OverflowError, UnicodeEncodeError):
+        return json.dumps(document, default=str)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=endpoint_suite_texts())
+def test_any_endpoint_suite_is_a_located_error_or_loads(project: Path, text: str) -> None:
+    """Validation compiles and renders each template once, and compiles every path and regex: a bad one
+    is a located suite error (exit 4), never a traceback or a hang (nothing is sent: validation only)."""
+    pytest.importorskip("aiohttp")
+    suite = project / "endpoint-suite.yaml"
+    suite.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with _bounded():
+        try:
+            EvalSession.load([str(suite)], project / "endpoint-reports").close()
+        except EvalHarnessError:
+            pass

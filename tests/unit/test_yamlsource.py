@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from evalharness.suite.yamlsource import format_key_path, parse_yaml
 
 
@@ -44,3 +46,12 @@ def test_yaml_11_quirks_are_kept_for_the_schema_to_reject() -> None:
 def test_key_paths_render_like_the_suite() -> None:
     assert format_key_path(("dataset", "inputs", 2)) == "dataset.inputs[2]"
     assert format_key_path(()) == ""
+
+
+@pytest.mark.parametrize("text", ['name: "x\\uD800y"\n', '"\\udfff": 1\n', 'a: ["\\ud83d"]\n'])
+def test_half_a_surrogate_pair_is_a_located_problem(text: str) -> None:
+    """Regression (found by fuzzing endpoint suites): YAML's "\\uD800" escape made a text no encoder can
+    write, and the loader's own message about it raised UnicodeEncodeError (a traceback)."""
+    document = parse_yaml(text, "suite.yaml")
+    assert len(document.problems) == 1 and "half of a UTF-16 surrogate pair" in str(document.problems[0])
+    assert str(document.problems[0]).encode("utf-8")  # the message itself can be printed
