@@ -161,7 +161,8 @@ class Consistency:
             for index, rule in enumerate(options.rules)
             for key in ("when", "rule")
             if getattr(rule, key) is not None
-            for problem in unknown_names(_program(getattr(rule, key)), [*available, *OUTPUT_VARIABLES])
+            for problem in unknown_names(_program(getattr(rule, key)), [*available, *OUTPUT_VARIABLES],
+                                         getattr(rule, key))  # fmt: skip
         ]
         readable = [*available, *OUTPUT_VARIABLES, *AFTER_VARIABLES]
         for index, check in enumerate(options.checks):
@@ -171,7 +172,7 @@ class Consistency:
                 **{f"set.{c}": e for c, e in (check.set or {}).items()},
             }
             for key, text in texts.items():
-                for problem in unknown_names(_program(text), readable) if text else []:
+                for problem in unknown_names(_program(text), readable, text) if text else []:
                     problems.append((("checks", index, *key.split(".")), problem))
         return problems + check_names(options.checks, available) + case_problems(options.cases, available)
 

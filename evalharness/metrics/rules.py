@@ -100,11 +100,23 @@ def distinct_rows(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     """
     key = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        try:
+            codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        except TypeError:  # list or mapping cells (a JSONL column of tags): compared by value
+            codes, uniques = pd.factorize(column.map(_hashable), use_na_sentinel=False)
         key, _ = pd.factorize(key * max(len(uniques), 1) + codes)
     representatives = np.empty(int(key.max()) + 1 if key.size else 0, dtype=np.int64)
     representatives[key[::-1]] = np.arange(key.size - 1, -1, -1)
     return key, representatives
+
+
+def _hashable(value: Any) -> Any:
+    """A list or mapping cell as a hashable value equal for equal cells (tuples, sorted items)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(_hashable(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(key), _hashable(item)) for key, item in value.items()))
+    return value
 
 
 def _run_all(program: Any, contexts: list[dict[str, Any]]) -> list[Any]:
@@ -127,7 +139,7 @@ def _describe_error(result: Any) -> str:
 
 def evaluate_expression(program: Any, table: Mapping[str, pd.Series], rows: int) -> tuple[list[Any], np.ndarray]:
     """Results of ``program`` per distinct combination of the variables it reads, and each row's code."""
-    names = list(program.variables())
+    names = [name for name in program.variables() if name in table]  # not a macro's own variable
     if names:
         codes, representatives = distinct_rows([table[name] for name in names])
         values = [_python_values(table[name].iloc[representatives]) for name in names]
@@ -167,11 +179,22 @@ def _is_operator(name: str) -> bool:
     return name.startswith("@") or not name.replace("_", "a").isalnum()
 
 
-def unknown_names(program: Any, available: list[str]) -> list[str]:
-    """Problems with what a rule reads or calls: unknown variables and non-CEL functions."""
+_MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+"""The variable a comprehension macro binds: ``x`` in ``tags.exists(x, x == "vip")``."""
+
+
+def macro_variables(text: str) -> set[str]:
+    """The names ``all``, ``exists``, ``exists_one``, ``map`` and ``filter`` bind in a rule's text."""
+    return set(_MACRO_VARIABLE.findall(text))
+
+
+def unknown_names(program: Any, available: list[str], text: str = "") -> list[str]:
+    """Problems with what a rule reads or calls: unknown variables (a macro's own variable is known
+    inside the rule ``text``) and non-CEL functions."""
     references = program.references()
+    known = {*available, *macro_variables(text)}
     problems = [
-        f"'{name}' is not a dataset column or an output" for name in references["variables"] if name not in available
+        f"'{name}' is not a dataset column or an output" for name in references["variables"] if name not in known
     ]
     for name in references["functions"]:
         if not _is_operator(name) and name not in CEL_FUNCTIONS:
