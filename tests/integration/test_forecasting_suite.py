@@ -62,7 +62,9 @@ def test_a_folder_runs_every_shipped_suite_and_all_pass(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "run.json").read_text())
     names = sorted(suite["name"] for suite in record["suites"])
     assert names == expected
-    assert record["status"] == "passed" and record["summary"]["gates"] == record["summary"]["passed"] >= 25
+    summary = record["summary"]  # llm-qa reports contains without a threshold: info, not passed
+    assert record["status"] == "passed" and summary["gates"] == summary["passed"] + summary["info"]
+    assert summary["passed"] >= 25 and summary["failed"] == summary["errors"] == 0
 
 
 def test_forecasting_build_is_deterministic(tmp_path: Path) -> None:
