@@ -30,9 +30,9 @@ BUILTIN_METRICS: dict[str, str] = {
     "exact_match": "evalharness.metrics.qa:EXACT_MATCH",
     "token_f1": "evalharness.metrics.qa:TOKEN_F1",
     "contains": "evalharness.metrics.qa:CONTAINS",
-    "numeric_match": "evalharness.metrics.qa:NUMERIC_MATCH",
-    "regex_match": "evalharness.metrics.qa:REGEX_MATCH",
-    "json_valid": "evalharness.metrics.qa:JSON_VALID",
+    "numeric_match": "evalharness.metrics.qa_format:NUMERIC_MATCH",
+    "regex_match": "evalharness.metrics.qa_format:REGEX_MATCH",
+    "json_valid": "evalharness.metrics.qa_format:JSON_VALID",
     "answer_length": "evalharness.metrics.qa:ANSWER_LENGTH",
 }
 

@@ -17,15 +17,8 @@ import pandas as pd
 import pytest
 
 from evalharness.metrics.base import MetricSettings, MetricValue
-from evalharness.metrics.qa import (
-    ANSWER_LENGTH,
-    CONTAINS,
-    EXACT_MATCH,
-    JSON_VALID,
-    NUMERIC_MATCH,
-    REGEX_MATCH,
-    TOKEN_F1,
-)
+from evalharness.metrics.qa import ANSWER_LENGTH, CONTAINS, EXACT_MATCH, TOKEN_F1
+from evalharness.metrics.qa_format import JSON_VALID, NUMERIC_MATCH, REGEX_MATCH
 from evalharness.predictions import Predictions
 from tests.squad import squad_em, squad_f1, squad_max
 
