@@ -15,7 +15,7 @@ import numpy as np
 from evalharness.errors import TargetError
 from evalharness.suite.schema import KServeTargetSpec, OutputRef
 from evalharness.targets.base import TargetContext, TargetOutput
-from evalharness.targets.http import EndpointTarget
+from evalharness.targets.endpoint import EndpointTarget
 from evalharness.targets.secrets import expand, redact
 
 _CASTS = {"FP32": float, "FP64": float, "INT32": int, "INT64": int, "BOOL": bool, "BYTES": str}

@@ -24,7 +24,7 @@ import numpy as np
 
 from evalharness.suite.schema import OpenAITargetSpec
 from evalharness.targets.base import TargetContext
-from evalharness.targets.http import EndpointTarget, Outcome
+from evalharness.targets.endpoint import EndpointTarget, Outcome
 from evalharness.targets.secrets import clip, expand
 from evalharness.targets.sse import StreamReading, content_of, cut_off_reason
 from evalharness.targets.templates import compile_template, render
