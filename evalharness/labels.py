@@ -89,8 +89,7 @@ def missing_answers(predicted: np.ndarray) -> np.ndarray:
     """Per row, whether the target gave no answer (None, or NaN in an object array)."""
     if predicted.dtype != object:
         return np.zeros(len(predicted), dtype=bool)
-    return np.fromiter((value is None or (isinstance(value, float) and value != value) for value in predicted),
-                       dtype=bool, count=len(predicted))  # fmt: skip
+    return np.asarray(pd.isna(predicted), dtype=bool)  # element by element in C, also for list cells
 
 
 def comparable(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,8 +102,8 @@ def comparable(expected: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray,
     missing = missing_answers(predicted)
     if missing.any():
         given_expected, given = comparable(expected, predicted[~missing])
-        empty = np.full(len(predicted), np.nan) if given.dtype != object else np.full(len(predicted), NO_ANSWER, object)
-        filled = empty
+        rows = len(predicted)
+        filled = np.full(rows, NO_ANSWER, object) if given.dtype == object else np.full(rows, np.nan)
         filled[~missing] = given
         return given_expected, filled
     numeric_expected, numeric_predicted = as_numbers(expected), as_numbers(predicted)
