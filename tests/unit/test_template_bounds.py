@@ -189,7 +189,7 @@ def test_a_result_just_within_the_output_limit_still_renders() -> None:
          "ran over 100,000 loop iterations"),
         ("{% for x in [1] recursive %}{{ loop([1, 1]) }}{% endfor %}", "nests its calls too deeply"),
         ("{% for x in [[1, 2]] recursive %}{{ loop(range(999999)) if x is iterable }}{% endfor %}",
-         "ran over 100,000 loop iterations"),
+         "ran over 100,000 loop iterations|computed for more than 2 s"),  # on a busy machine the clock ends it
         ("{% for i in range(1000) %}{{ range(999999) | sum }}{% endfor %}", "ran over 100,000 loop iterations"),
     ],
     ids=["macro-calling-itself-twice", "endless-recursive-loop", "recursive-loop-items", "range-sum-in-a-loop"],
