@@ -24,6 +24,7 @@ from evalharness.compare.paired import (
     paired_terms_bootstrap,
 )
 from evalharness.metrics.base import MetricSettings, MetricValue
+from evalharness.metrics.delong import paired_intervals
 from evalharness.metrics.stats import z_value
 
 Verdict = Literal["passed", "failed", "inconclusive", "error"]
@@ -130,9 +131,14 @@ def _intervals(
 ) -> tuple[Interval, Interval, str]:
     """Paired-bootstrap intervals of the difference and the ratio (None where a side cannot resample).
 
-    A metric whose own interval came from the row bootstrap already holds its draws, and the
+    AUC with DeLong's interval on both sides gets DeLong's paired variance, in closed form. A
+    metric whose own interval came from the row bootstrap already holds its draws, and the
     baseline's were drawn over the same rows: their difference is the paired bootstrap, free.
     """
+    if candidate.delong is not None and baseline.delong is not None:
+        delta_interval, ratio_interval = paired_intervals(candidate.delong, baseline.delong, settings.confidence)
+        if delta_interval is not None:
+            return delta_interval, ratio_interval, "delong paired"
     mine, theirs = candidate.samples, baseline.samples
     if mine is not None and theirs is not None and mine.shape == theirs.shape:
         delta_interval, ratio_interval = difference_interval(mine, theirs, settings.confidence)

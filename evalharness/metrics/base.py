@@ -64,6 +64,9 @@ class MetricValue:
     """For a ratio of per-row sums, its :class:`~evalharness.metrics.stats.RatioTerms`: rows with the
     same terms on both sides are interchangeable, so the paired bootstrap is a multinomial over
     the few kinds of row, exact and independent of the row count."""
+    delong: Any = field(default=None, compare=False, repr=False)
+    """For AUC with DeLong's interval, its :class:`~evalharness.metrics.delong.DeLongParts`: with a
+    baseline's over the same rows, the paired difference's variance in closed form."""
     successes: np.ndarray | None = field(default=None, compare=False, repr=False)
     """For a proportion over rows both sides share (accuracy; recall over the positives): 1.0 or 0.0
     per counted row, NaN for rows outside it. Paired proportions get McNemar and Newcombe's interval."""

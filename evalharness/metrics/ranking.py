@@ -1,24 +1,36 @@
-"""ROC-AUC from scores, as the Mann-Whitney statistic with ties counted half."""
+"""ROC-AUC from scores, as the Mann-Whitney statistic with ties counted half.
+
+Its interval is DeLong's by default (O(n log n), R pROC's default), or a seeded row bootstrap
+(``interval: bootstrap``, O(resamples x rows)).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
+from evalharness.metrics.delong import delong_interval, delong_parts
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions
 
 
 class AucOptions(ComparableOptions):
-    """Options of ``auc``: thresholds only (binary tasks, scores required)."""
+    """Options of ``auc``: thresholds and how its interval is found (binary tasks, scores required)."""
 
     value_range: ClassVar[Bounds] = (0.0, 1.0)
+
+    interval: Literal["delong", "bootstrap"] = Field(
+        "delong",
+        description="delong: DeLong's variance, O(n log n) (R pROC's default); bootstrap: the seeded row "
+        "bootstrap, O(resamples x rows)",
+    )
 
 
 def _auc_from_groups(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
@@ -68,7 +80,7 @@ class Auc:
     options: type[GateOptions] = AucOptions
     description: str = "probability a random positive scores above a random negative"
 
-    def compute(self, predictions: Predictions, options: GateOptions, settings: MetricSettings) -> MetricValue:
+    def compute(self, predictions: Predictions, options: AucOptions, settings: MetricSettings) -> MetricValue:
         """ROC-AUC over every row; needs the target to produce a score."""
         if predictions.score is None:
             raise ValueError("auc needs a score from the target; map one under target.outputs.score")
@@ -77,19 +89,21 @@ class Auc:
         if np.isnan(score).any():
             raise ValueError(f"auc needs a score for every row; {int(np.isnan(score).sum())} rows have none")
         positives, negatives = int(truth.sum()), int((~truth).sum())
-        one_class = positives == 0 or negatives == 0
-        samples = np.empty(0) if one_class else _bootstrap_auc(truth, score, settings)
-        return MetricValue(
-            value=float("nan") if one_class else roc_auc(truth, score),
-            n=len(predictions),
-            interval=percentile_interval(samples, settings.confidence),
-            method="bootstrap",
-            row_loss=predictions.row_loss,
-            details={"positives": positives, "negatives": negatives, "positive_label": _plain_label(predictions)},
-            undefined=_one_class(positives, negatives) if one_class else None,
-            samples=None if one_class else samples,
-            resample=None if one_class else auc_resampler(truth, score),
-        )
+        details = {"positives": positives, "negatives": negatives, "positive_label": _plain_label(predictions)}
+        if positives == 0 or negatives == 0:
+            return MetricValue(value=float("nan"), n=len(predictions), interval=None, method=options.interval,
+                               row_loss=predictions.row_loss, details=details,
+                               undefined=_one_class(positives, negatives))  # fmt: skip
+        common = {"n": len(predictions), "row_loss": predictions.row_loss, "resample": auc_resampler(truth, score)}
+        if options.interval == "bootstrap":
+            samples = _bootstrap_auc(truth, score, settings)
+            interval = percentile_interval(samples, settings.confidence)
+            return MetricValue(value=roc_auc(truth, score), interval=interval, method="bootstrap", details=details,
+                               samples=samples, **common)  # fmt: skip
+        parts = delong_parts(truth, score)
+        details["standard_error"] = float(np.sqrt(parts.variance()))
+        return MetricValue(value=parts.auc, interval=delong_interval(parts, settings.confidence), method="delong",
+                           details=details, delong=parts, **common)  # fmt: skip
 
 
 def _one_class(positives: int, negatives: int) -> str:

@@ -173,7 +173,7 @@ load: {rate: 10, gates: {p95_ms: {max: 100, min_ratio: 0.5, max_ratio: 1.5}, goo
 metrics:
   accuracy: {min: 0.5, max_drop: 0.01, min_gain: -0.02, min_retention: 0.9, max_ratio: 1.5}
   recall: {max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
-  auc: {max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
+  auc: {interval: bootstrap, max_drop: 0.01, min_gain: 0.0, min_retention: 0.9, max_ratio: 1.1}
   agreement: {min: 0.98}
   consistency: {rules: [{name: r, rule: predicted == 1}], max_drop: 0.01, min_gain: 0.0, min_retention: 0.9,
                 max_ratio: 1.1}
