@@ -18,6 +18,7 @@ from evalharness.metrics.stats import (
     RatioTerms,
     Resampler,
     bootstrap_rows,
+    distinct_rows,
     percentile_interval,
     rng_for,
     wilson_interval,
@@ -115,8 +116,7 @@ def paired_terms_bootstrap(
     wrong on each side), and each resample's sums are counts times the kinds' terms.
     """
     joint = np.hstack([candidate.matrix(), baseline.matrix()])
-    kinds, inverse = np.unique(joint, axis=0, return_inverse=True)
-    frequency = np.bincount(inverse.ravel(), minlength=len(kinds)).astype(float)
+    kinds, frequency = distinct_rows(joint)
     total = int(frequency.sum())
     draws = rng_for(settings, f"{name}:paired").multinomial(total, frequency / total, size=settings.resamples)
     sums = draws @ kinds

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from pydantic import Field, field_validator
 
 from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.registry import did_you_mean
-from evalharness.metrics.stats import bootstrap_rows, percentile_interval, ratio_parts
+from evalharness.metrics.stats import RatioTerms, percentile_interval, ratio_parts, terms_bootstrap
 from evalharness.perturb.gradient import GradientRecipe
 from evalharness.perturb.recipes import AnyRecipe, apply_recipe, recipe_rng
 from evalharness.predictions import Predictions
@@ -43,16 +44,6 @@ class RobustnessOptions(ComparableOptions):
         if repeated:
             raise ValueError(f"two recipes would share the name {repeated[0]}; give one a name")
         return recipes
-
-
-def _retention_samples(clean: np.ndarray, worst: np.ndarray, settings: MetricSettings) -> np.ndarray:
-    """Row bootstrap of mean(worst) / mean(clean)."""
-
-    def ratio(indices: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(worst[indices].sum(axis=1) / clean[indices].sum(axis=1))
-
-    return bootstrap_rows(len(clean), settings, "robustness", ratio)
 
 
 @dataclass(frozen=True)
@@ -82,8 +73,7 @@ class Robustness:
         seed = settings.seed if options.seed is None else options.seed
         clean = row_quality(predictions)
         worst, flipped, flips_per_row, variants = clean.copy(), np.zeros(len(clean), bool), np.zeros(len(clean)), []
-        for index, recipe in enumerate(options.perturb):
-            again = _answer_again(recipe, index, predictions, settings, seed)
+        for recipe, again in zip(options.perturb, answer_perturbed(options.perturb, predictions, settings, seed)):
             quality = row_quality(again)
             changed = _changed(predictions, again, clean, quality)
             worst = np.minimum(worst, quality)
@@ -91,13 +81,12 @@ class Robustness:
             flips_per_row += changed
             variants.append({"name": recipe.label, "recipe": recipe.recipe, "columns": getattr(recipe, "columns", None),
                              "quality": float(quality.mean()), "flip_rate": float(changed.mean())})  # fmt: skip
-        samples = _retention_samples(clean, worst, settings)
+        samples, method = terms_bootstrap(RatioTerms(worst, clean), settings, "robustness")
         return MetricValue(
             value=float(worst.mean() / clean.mean()) if clean.mean() else float("nan"),
             n=len(clean),
             interval=percentile_interval(samples, settings.confidence),
-            samples=samples,
-            method="bootstrap (rows)",
+            method=method,
             row_loss=flips_per_row / len(options.perturb),
             undefined=None if clean.mean() else "no row is answered right on the clean inputs, so nothing is kept",
             **ratio_parts(worst, clean),
@@ -122,20 +111,68 @@ def row_quality(predictions: Predictions) -> np.ndarray:
     return np.exp(-normalise(distances, lengths, predictions.expected, "path_length_and_scale"))
 
 
-def _answer_again(
-    recipe: Any, index: int, predictions: Predictions, settings: MetricSettings, seed: int
-) -> Predictions:
-    """The target's answers to the recipe's perturbed (or attacked) version of the inputs."""
-    if isinstance(recipe, GradientRecipe):
-        if settings.attack is None:
-            raise ValueError(f"{recipe.recipe} is a gradient attack: it needs a differentiable torch target")
-        inputs = predictions.inputs
-        answer = settings.attack(inputs, predictions.expected, recipe)
-    else:
+def answer_perturbed(
+    recipes: list[Any], predictions: Predictions, settings: MetricSettings, seed: int
+) -> list[Predictions]:
+    """The target's answers to every recipe's perturbed (or attacked) inputs, in recipe order.
+
+    Only the rows a recipe changed are asked again, and every recipe's changed rows go to the
+    target in one call (the target batches them as it batches the dataset); a row the recipe left
+    alone keeps its clean answer, which is what the target would say again.
+    """
+    asked: list[tuple[int, pd.DataFrame, np.ndarray]] = []
+    answers: dict[int, Predictions] = {}
+    for index, recipe in enumerate(recipes):
+        if isinstance(recipe, GradientRecipe):
+            if settings.attack is None:
+                raise ValueError(f"{recipe.recipe} is a gradient attack: it needs a differentiable torch target")
+            attacked = settings.attack(predictions.inputs, predictions.expected, recipe)
+            answers[index] = Predictions(predictions.ids, predictions.expected, attacked.label, attacked.score,
+                                         predictions.inputs)  # fmt: skip
+            continue
         inputs = apply_recipe(recipe, predictions.inputs, recipe_rng(seed, index, recipe.recipe))
-        assert settings.predict is not None
-        answer = settings.predict(inputs)
-    return Predictions(predictions.ids, predictions.expected, answer.label, answer.score, inputs)
+        changed = changed_rows(predictions.inputs, inputs, recipe.columns)
+        asked.append((index, inputs, changed))
+    wanted = [inputs[changed] for _, inputs, changed in asked if changed.any()]
+    assert settings.predict is not None
+    answer = settings.predict(pd.concat(wanted, ignore_index=True)) if wanted else None
+    start = 0
+    for index, inputs, changed in asked:
+        count = int(changed.sum())
+        label, score = _merged(predictions, changed, answer, start, count)
+        answers[index] = Predictions(predictions.ids, predictions.expected, label, score, inputs)
+        start += count
+    return [answers[index] for index in range(len(recipes))]
+
+
+def changed_rows(before: pd.DataFrame, after: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Rows where any of ``columns`` differs (two missing values are alike); every row for a column of
+    sequences, which are not compared element by element."""
+    changed = np.zeros(len(before), dtype=bool)
+    for name in columns:
+        old, new = before[name], after[name]
+        if old.dtype == object and len(old) and isinstance(old.iloc[0], (list, tuple, np.ndarray)):
+            return np.ones(len(before), dtype=bool)
+        same = (old.to_numpy() == new.to_numpy()) | (old.isna().to_numpy() & new.isna().to_numpy())
+        changed |= ~np.asarray(same, dtype=bool)
+    return changed
+
+
+def _merged(
+    predictions: Predictions, changed: np.ndarray, answer: Any, start: int, count: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The clean answers with the changed rows' new answers (``answer``'s rows start..start+count)."""
+    label, score = np.asarray(predictions.raw_predicted), predictions.score
+    if count == 0:
+        return label, score
+    new_label = np.asarray(answer.label)[start : start + count]
+    merged = label.astype(np.result_type(label.dtype, new_label.dtype), copy=True)
+    merged[changed] = new_label
+    if score is None or answer.score is None:
+        return merged, None
+    merged_score = np.asarray(score, dtype=float).copy()
+    merged_score[changed] = np.asarray(answer.score, dtype=float)[start : start + count]
+    return merged, merged_score
 
 
 def _changed(before: Predictions, after: Predictions, clean: np.ndarray, quality: np.ndarray) -> np.ndarray:
