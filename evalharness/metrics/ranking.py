@@ -94,16 +94,17 @@ class Auc:
             return MetricValue(value=float("nan"), n=len(predictions), interval=None, method=options.interval,
                                row_loss=predictions.row_loss, details=details,
                                undefined=_one_class(positives, negatives))  # fmt: skip
-        common = {"n": len(predictions), "row_loss": predictions.row_loss, "resample": auc_resampler(truth, score)}
         if options.interval == "bootstrap":
             samples = _bootstrap_auc(truth, score, settings)
-            interval = percentile_interval(samples, settings.confidence)
-            return MetricValue(value=roc_auc(truth, score), interval=interval, method="bootstrap", details=details,
-                               samples=samples, **common)  # fmt: skip
-        parts = delong_parts(truth, score)
-        details["standard_error"] = float(np.sqrt(parts.variance()))
-        return MetricValue(value=parts.auc, interval=delong_interval(parts, settings.confidence), method="delong",
-                           details=details, delong=parts, **common)  # fmt: skip
+            interval, method, parts = percentile_interval(samples, settings.confidence), "bootstrap", None
+            value = roc_auc(truth, score)
+        else:
+            samples, method, parts = None, "delong", delong_parts(truth, score)
+            interval, value = delong_interval(parts, settings.confidence), parts.auc
+            details["standard_error"] = float(np.sqrt(parts.variance()))
+        return MetricValue(value=value, n=len(predictions), interval=interval, method=method,
+                           row_loss=predictions.row_loss, details=details, samples=samples, delong=parts,
+                           resample=auc_resampler(truth, score))  # fmt: skip
 
 
 def _one_class(positives: int, negatives: int) -> str:

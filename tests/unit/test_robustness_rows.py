@@ -54,7 +54,9 @@ def test_only_the_changed_rows_are_asked_again_and_in_one_call(tmp_path: Path) -
         run.close()
     frame, recipes = run.frame(), run.spec.declared_metrics()["robustness"].perturb
     inputs = frame[["x1", "x2"]]
-    perturbed = [apply_recipe(recipe, inputs, recipe_rng(run.spec.seed, i, recipe.recipe)) for i, recipe in enumerate(recipes)]
+    perturbed = [
+        apply_recipe(recipe, inputs, recipe_rng(run.spec.seed, i, recipe.recipe)) for i, recipe in enumerate(recipes)
+    ]
     changed = [int((~((p == inputs) | (p.isna() & inputs.isna()))).any(axis=1).sum()) for p in perturbed]
     assert changed[1] == 0 and 0 < changed[2] < changed[0] < len(frame)
     assert asked == [sum(changed)]  # one call; the scale by 1.0 asks nothing
