@@ -35,7 +35,6 @@ atomically into ``rows.jsonl`` and removes them.
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import uuid
@@ -43,7 +42,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalharness.targets.secrets import redact
+import numpy as np
+
+from evalharness.report.json_columns import encode_value, json_column
 
 if TYPE_CHECKING:
     from evalharness.predictions import Predictions
@@ -56,47 +57,62 @@ OPTIONAL_FIELDS = ("raw", "outcome")
 """Kept for endpoint targets: the answer's whole text, and ok, unparsed, cut_off or a failure."""
 PARTS_DIR = ".rows-parts"
 
+CHUNK_ROWS = 65_536
+"""Rows encoded and written at a time: bounds the memory the text of a large suite takes."""
+
 # json.dumps(ensure_ascii=False) escapes C0 controls itself; these it would write raw.
 _RAW = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON: numpy scalars and arrays as Python ones, NaN and infinities as null, text redacted."""
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        value = value.tolist()
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if value is None or isinstance(value, (bool, int)):
-        return value
-    return redact(str(value))
+def _escaped(text: str) -> str:
+    """``text`` with the characters JSON may leave raw written as ``\\uXXXX`` escapes."""
+    return _RAW.sub(lambda match: f"\\u{ord(match.group()):04x}", text) if _RAW.search(text) else text
 
 
 def _line(row: dict[str, Any]) -> str:
-    text = json.dumps(row, ensure_ascii=False, allow_nan=False)
-    return _RAW.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+    return _escaped(json.dumps(row, ensure_ascii=False, allow_nan=False)) + "\n"
 
 
-def row_lines(suite: str, predictions: Predictions) -> Iterator[str]:
-    """One JSON line per row of ``predictions``; an endpoint's rows also keep the answer's whole
-    text (``raw``) and how the request ended (``outcome``)."""
-    scores, raw, outcome = predictions.score, predictions.raw, predictions.outcome
-    for position in range(len(predictions)):
-        row = {
-            "suite": suite,
-            "id": _plain(predictions.ids[position]),
-            "expected": _plain(predictions.expected_value(position)),
-            "predicted": _plain(predictions.predicted_value(position)),
-            "score": None if scores is None else _plain(scores[position]),
-        }
-        if raw is not None:
-            row["raw"] = _plain(raw[position])
-        if outcome is not None:
-            row["outcome"] = str(outcome[position])
-        yield _line(row)
+def _expected_values(predictions: Predictions, rows: slice) -> np.ndarray:
+    """The expected answers as the dataset holds them: a list of acceptable answers stays a list."""
+    expected, raw = predictions.expected[rows], predictions.raw_expected[rows]
+    if predictions.is_sequence or raw.dtype != object:
+        return expected
+    lists = [position for position, value in enumerate(raw.tolist()) if isinstance(value, (list, tuple))]
+    if not lists:
+        return expected
+    mixed = expected.astype(object)
+    for position in lists:
+        mixed[position] = list(raw[position])
+    return mixed
+
+
+def _chunk(suite: str, predictions: Predictions, rows: slice) -> str:
+    """The JSON lines of ``rows``, encoded column by column (see :mod:`evalharness.report.json_columns`)."""
+    count = len(range(*rows.indices(len(predictions))))
+    name = encode_value(suite)
+    scores = ["null"] * count if predictions.score is None else json_column(predictions.score[rows])
+    columns = [
+        json_column(predictions.ids[rows]),
+        json_column(_expected_values(predictions, rows)),
+        json_column(predictions.predicted[rows], missing=~predictions.answered[rows]),
+        scores,
+    ]
+    lines = [f'{{"suite": {name}, "id": {i}, "expected": {e}, "predicted": {p}, "score": {c}'
+             for i, e, p, c in zip(*columns)]  # fmt: skip
+    if predictions.raw is not None:
+        lines = [f'{line}, "raw": {raw}' for line, raw in zip(lines, json_column(predictions.raw[rows]))]
+    if predictions.outcome is not None:
+        outcomes = json_column([str(value) for value in predictions.outcome[rows]])
+        lines = [f'{line}, "outcome": {outcome}' for line, outcome in zip(lines, outcomes)]
+    return _escaped("}\n".join(lines) + "}\n") if lines else ""
+
+
+def row_lines(suite: str, predictions: Predictions, chunk_rows: int = CHUNK_ROWS) -> Iterator[str]:
+    """The JSON lines of every row of ``predictions``, ``chunk_rows`` rows to a string; an
+    endpoint's rows also keep the answer's whole text (``raw``) and how the request ended (``outcome``)."""
+    for start in range(0, len(predictions), chunk_rows):
+        yield _chunk(suite, predictions, slice(start, start + chunk_rows))
 
 
 def write_part(suite: str, predictions: Predictions, report_dir: Path) -> Path:
