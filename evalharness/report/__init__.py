@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+from evalharness.atomic import write_text
 from evalharness.monitoring.batch import exposition
 from evalharness.record import RunRecord
 from evalharness.report.markdown import render_markdown
@@ -22,10 +23,9 @@ REPORT_FILES = {"json": "run.json", "junit": "junit.xml", "html": "report.html",
 
 
 def _write(path: Path, text: str) -> None:
-    """Write atomically so a reader never sees half a report; secret values read from the environment are redacted."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(redact(text), encoding="utf-8")
-    partial.replace(path)
+    """Write atomically (see :mod:`evalharness.atomic`) so a reader, or a run killed part-way, never leaves
+    half a report; secret values read from the environment are redacted."""
+    write_text(path, redact(text))
 
 
 ASSETS = ("report.css", "report.js")

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evalharness.atomic import replacing
 from evalharness.report.json_columns import encode_value, json_column
 
 if TYPE_CHECKING:
@@ -120,10 +121,8 @@ def write_part(suite: str, predictions: Predictions, report_dir: Path) -> Path:
     folder = (report_dir / PARTS_DIR).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.jsonl"
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8", newline="\n") as out:
+    with replacing(path) as out:
         out.writelines(row_lines(suite, predictions))
-    partial.replace(path)
     return path
 
 
@@ -136,13 +135,11 @@ def merge_parts(path: Path, started_at: str, parts: list[tuple[str, str]]) -> Pa
     header = {"format": ROWS_FORMAT, "version": ROWS_VERSION, "run_started_at": started_at,
               "suites": [suite for suite, _ in present], "fields": list(FIELDS),
               "optional_fields": list(OPTIONAL_FIELDS)}  # fmt: skip
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as out:
+    with replacing(path, "wb") as out:
         out.write(_line(header).encode("utf-8"))
         for _, part in present:
             with part.open("rb") as source:
                 shutil.copyfileobj(source, out)
-    partial.replace(path)
     for _, part in present:
         part.unlink(missing_ok=True)
         try:
