@@ -25,9 +25,10 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     flags = {"report_dir": "report-dir", "baseline": "baseline", "fail_on": "fail-on",
              "inconclusive": "inconclusive", "gate_on": "gate-on", "pushgateway": "pushgateway"}  # fmt: skip
     options += [f"--evalharness-{flag}={getattr(args, name)}" for name, flag in flags.items() if getattr(args, name)]
-    # evalharness is imported already (this command), so pytest cannot rewrite the plugin's asserts: it has none
+    # evalharness is imported already (this command), so pytest cannot rewrite the plugin's asserts: it has none.
+    # The filter goes last: pytest applies -W in order, so a user's "-- -W error" does not turn it into a crash.
     quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    return int(pytest.main([*options, "-p", "no:cacheprovider", *quiet, *extra]))
+    return int(pytest.main([*options, "-p", "no:cacheprovider", *extra, *quiet]))
 
 
 def _cmd_validate(args: argparse.Namespace, extra: list[str]) -> int:

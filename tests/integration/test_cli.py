@@ -51,3 +51,20 @@ def test_validate_reaches_the_dataset(tmp_path: Path) -> None:
     assert broken.stderr.strip() == (
         "suite.yaml:5:31: dataset.id: column 'rowid' is not in the dataset; did you mean 'row_id'?"
     )
+
+
+def test_run_prints_no_assert_rewrite_warning_even_when_warnings_are_errors(tmp_path: Path) -> None:
+    """The plugin is imported by the command before pytest starts; pytest's warning about it is ours to
+    silence, also when the user passes ``-- -W error`` (pytest applies -W in order: ours goes last)."""
+    demo_project(tmp_path)
+    for extra in ([], ["--", "-W", "error"]):
+        result = _cli("run", "suite.yaml", *extra, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        output = result.stdout + result.stderr
+        assert "PytestAssertRewriteWarning" not in output and "warnings summary" not in output
+
+
+def test_run_help_says_that_pytest_options_go_after_the_double_dash(tmp_path: Path) -> None:
+    result = _cli("run", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "pytest's own options go after --, e.g. evalharness run suites/ -- -n 2" in " ".join(result.stdout.split())
