@@ -72,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )  # fmt: skip
     group.addoption(
         "--evalharness-no-progress", action="store_true", default=False, dest="evalharness_no_progress",
-        help="draw no progress bar for endpoint runs (a bar appears only once a run takes over 2 s)",
+        help="show no progress of endpoint runs (a bar, once a run takes over 2 s) or load runs (their phase)",
     )  # fmt: skip
     parser.addini(
         "evalharness_suites", type="args", default=[], help="suites evaluated when --evalharness is not given"
@@ -177,14 +177,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _draw_progress(config: pytest.Config, state: Any) -> None:
-    """Give every suite a terminal sink for endpoint progress bars (not under xdist workers)."""
+    """Give every suite a terminal sink for the progress of endpoint and load runs (not under xdist workers)."""
     capture_manager = config.pluginmanager.getplugin("capturemanager")
     if config.getoption("evalharness_no_progress") or capture_manager is None:
         return
     from evalharness.progress import TerminalStream
 
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    writer = config.get_terminal_writer() if reporter is not None else None
     for run in state.runs.values():
-        run.progress = TerminalStream(capture_manager)
+        run.progress = TerminalStream(capture_manager, writer)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -6,6 +6,7 @@ capture (as pytest's own live logging does) and redacts secrets from every line 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, Protocol
@@ -27,24 +28,51 @@ class TextSink(Protocol):
 
 
 class TerminalStream:
-    """Writes to the real stderr even while pytest captures output, with secrets redacted."""
+    """Writes to the real stderr even while pytest captures output, with secrets redacted.
 
-    def __init__(self, capture_manager: Any) -> None:
+    ``terminal_writer`` (pytest's, from ``config.get_terminal_writer()``) tells where pytest's own
+    progress line stands, so that whole lines written into a log start on a line of their own."""
+
+    def __init__(self, capture_manager: Any, terminal_writer: Any = None) -> None:
         self.capture_manager = capture_manager
+        self.terminal_writer = terminal_writer
+        self._own_line_ended_at: int | None = None  # pytest's line width when our last line ended
 
     def write(self, text: str) -> int:
         """Write ``text`` (redacted) to the terminal around pytest's capture."""
         with self.capture_manager.global_and_fixture_disabled():
             sys.stderr.write(redact(text))
             sys.stderr.flush()
+        if text.endswith("\n"):
+            self._own_line_ended_at = self._pytest_width()
         return len(text)
 
     def flush(self) -> None:
         """Every write is flushed already."""
 
     def isatty(self) -> bool:
-        """Whether the real stderr is a terminal (redraws in place) or a log (a line now and then)."""
-        return bool(sys.__stderr__ and sys.__stderr__.isatty())
+        """Whether the real stderr is a terminal (redraws in place) or a log (a line now and then).
+
+        Asked with pytest's capture suspended: while a test runs, file descriptor 2 is a temporary file."""
+        with self.capture_manager.global_and_fixture_disabled():
+            return bool(sys.stderr.isatty())
+
+    def columns(self) -> int:
+        """The real terminal's width (80 when it has none)."""
+        with self.capture_manager.global_and_fixture_disabled():
+            try:
+                width = os.get_terminal_size(sys.stderr.fileno()).columns
+            except (OSError, ValueError):
+                width = 0
+        return width or int(os.environ.get("COLUMNS", "") or 80)  # a pseudo-terminal may report 0
+
+    def line_started(self) -> bool:
+        """Whether pytest has written part of a line (``suite.yaml ..``) since our last whole line."""
+        width = self._pytest_width()
+        return width > 0 and width != self._own_line_ended_at
+
+    def _pytest_width(self) -> int:
+        return int(getattr(self.terminal_writer, "width_of_current_line", 0) or 0)
 
 
 class LogLines:
@@ -55,6 +83,7 @@ class LogLines:
         self.sink, self.every_s = sink, every_s
         self.pending = ""
         self.last_written = float("-inf")
+        self.started_line = False
 
     def write(self, text: str) -> int:
         """Keep the latest frame; write it when due, and when the bar closes."""
@@ -63,6 +92,9 @@ class LogLines:
             self.pending = frame
         now = time.monotonic()
         if self.pending and ("\n" in text or now - self.last_written >= self.every_s):
+            if not self.started_line and getattr(self.sink, "line_started", lambda: False)():
+                self.sink.write("\n")  # pytest's "suite.yaml " stays whole, and ours too
+            self.started_line = True
             self.sink.write(self.pending + "\n")
             self.sink.flush()
             self.pending, self.last_written = "", now
@@ -82,16 +114,39 @@ class NoProgress:
         """Nothing to close."""
 
 
+class Bar:
+    """A tqdm bar and the line it is drawn on: closing the bar also clears a terminal's line."""
+
+    def __init__(self, bar: Any, line: Any) -> None:
+        self.bar, self.line = bar, line
+
+    def update(self, count: int = 1) -> None:
+        """``count`` more requests done."""
+        self.bar.update(count)
+
+    def close(self) -> None:
+        """Close the bar; on a terminal its row is cleared and pytest's line left as it was."""
+        self.bar.close()
+        if hasattr(self.line, "close"):
+            self.line.close()
+
+
 def progress_bar(sink: TextSink | None, total: int, label: str) -> Any:
-    """A bar over ``total`` requests drawn on ``sink`` after :data:`SHOW_AFTER_S`; redrawn at most 10 times a
-    second on a terminal, a line every :data:`LOG_EVERY_S` in a log. Without a sink (or tqdm), :class:`NoProgress`."""
+    """A bar over ``total`` requests drawn on ``sink`` after :data:`SHOW_AFTER_S`. On a terminal it is
+    redrawn at most 10 times a second on a row below pytest's line, and cleared when done (see
+    :mod:`evalharness.progress_line`); in a log it is a line every :data:`LOG_EVERY_S` and a last one.
+    Without a sink (or tqdm), :class:`NoProgress`."""
     if sink is None:
         return NoProgress()
     try:
         from tqdm import tqdm
     except ImportError:
         return NoProgress()
+    from evalharness.progress_line import TerminalLine
+
     interactive = bool(getattr(sink, "isatty", lambda: False)())
-    target = sink if interactive else LogLines(sink)
-    return tqdm(total=total, desc=label, unit="req", file=target, delay=SHOW_AFTER_S, leave=True,
-                mininterval=0.1 if interactive else 1.0, dynamic_ncols=interactive, ascii=not interactive)  # fmt: skip
+    line = TerminalLine(sink) if interactive else LogLines(sink)
+    ncols = getattr(sink, "columns", lambda: 81)() - 1 if interactive else None  # the last column wraps on some
+    bar = tqdm(total=total, desc=label, unit="req", file=line, delay=SHOW_AFTER_S, leave=not interactive,
+               mininterval=0.1 if interactive else 1.0, ncols=ncols, ascii=not interactive)  # fmt: skip
+    return Bar(bar, line)

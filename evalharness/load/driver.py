@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from evalharness.processes import stop_process
 from evalharness.targets.secrets import redact, references
 
 if TYPE_CHECKING:
+    from evalharness.load.progress import LoadProgress
     from evalharness.monitoring.live import LiveOptions
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -58,10 +60,15 @@ def _start_sampler(folder: Path, interval: float, pids: dict[str, int], live: bo
 
 
 def run_plan(
-    plan: dict[str, Any], sample_pids: dict[str, int], interval: float, live: LiveOptions | None = None
+    plan: dict[str, Any],
+    sample_pids: dict[str, int],
+    interval: float,
+    live: LiveOptions | None = None,
+    progress: LoadProgress | None = None,
 ) -> dict[str, Any]:
     """Run Locust with ``plan`` (its ``out_dir`` is filled in here); the merged record and resources.
-    With ``live``, /metrics serves the run's counters while it goes on (see :mod:`evalharness.monitoring.live`)."""
+    With ``live``, /metrics serves the run's counters while it goes on (see :mod:`evalharness.monitoring.live`);
+    with ``progress``, the run's phase and request count are shown as it goes."""
     folder = Path(tempfile.mkdtemp(prefix="evalharness-load-"))  # private (0700): the plan holds secrets
     endpoint = None
     try:
@@ -69,7 +76,8 @@ def run_plan(
             from evalharness.monitoring.live import LiveEndpoint
 
             endpoint = LiveEndpoint(folder, live)
-        plan = {**plan, "out_dir": str(folder), "live_metrics": endpoint is not None}
+        # the processes write live counters for /metrics and for the progress line
+        plan = {**plan, "out_dir": str(folder), "live_metrics": endpoint is not None or progress is not None}
         if plan.get("launch") == "master_worker":  # workers get ${env:NAME} in place of each secret
             plan["secret_references"] = references()
         (folder / "plan.json").write_text(json.dumps(plan))
@@ -81,9 +89,7 @@ def run_plan(
         limit = plan["warmup_s"] + plan["duration_s"] + plan["drain_s"] + EXTRA_WAIT_S
         limit += plan.get("remote_wait_s", 0) if plan.get("remote_workers") else 0
         try:
-            locust.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            pass
+            _wait(locust, limit, folder, plan, progress)
         finally:
             stop_process(locust, group=True)
             stop_process(sampler)
@@ -95,6 +101,24 @@ def run_plan(
         if endpoint is not None:
             endpoint.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait(
+    locust: subprocess.Popen[bytes], limit: float, folder: Path, plan: dict[str, Any], progress: LoadProgress | None
+) -> None:
+    """Until Locust exits or ``limit`` seconds pass, showing its progress (if asked) as it goes."""
+    if progress is None:
+        try:
+            locust.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            pass
+        return
+    from evalharness.load.progress import POLL_S
+
+    deadline = time.monotonic() + limit
+    while locust.poll() is None and time.monotonic() < deadline:
+        progress.watch(folder, plan)
+        time.sleep(POLL_S)
 
 
 def _collect(folder: Path, plan: dict[str, Any], exit_code: int | None) -> dict[str, Any]:

@@ -43,10 +43,12 @@ class LiveCounters:
             self.lag[bisect.bisect_left(LAG_BOUNDS_S, max(lag_s, 0.0))] += 1
             self.lag_sum_s += max(lag_s, 0.0)
 
-    def snapshot(self, worker: str) -> dict[str, Any]:
-        """Plain JSON for the harness: this process's counts, under its ``worker`` name."""
+    def snapshot(self, worker: str, started_at: float | None = None) -> dict[str, Any]:
+        """Plain JSON for the harness: this process's counts, under its ``worker`` name, and when it sent
+        its first request (``started_at``, wall clock; None before), for the run's progress line."""
         return {"worker": worker, "latency": list(self.latency), "latency_sum_s": self.latency_sum_s,
-                "lag": list(self.lag), "lag_sum_s": self.lag_sum_s, "outcomes": dict(self.outcomes)}  # fmt: skip
+                "lag": list(self.lag), "lag_sum_s": self.lag_sum_s, "outcomes": dict(self.outcomes),
+                "started_at": started_at}  # fmt: skip
 
 
 def merged(snapshots: list[dict[str, Any]]) -> LiveCounters:

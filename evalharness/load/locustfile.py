@@ -121,8 +121,9 @@ def _deliver(environment: Any, record: dict[str, Any]) -> None:
 
 
 def _deliver_live(environment: Any) -> None:
-    """This process's live counters, for the harness's /metrics (sent to the master from a worker)."""
-    snapshot = LIVE.snapshot(f"{_worker_index(environment)}-{os.getpid()}")
+    """This process's live counters, for the harness's /metrics and progress line (sent to the master
+    from a worker)."""
+    snapshot = LIVE.snapshot(f"{_worker_index(environment)}-{os.getpid()}", RECORDER.start_epoch)
     if PLAN.get("launch") == "master_worker" and _runner_kind(environment) == "WorkerRunner":
         environment.runner.send_message(LIVE_MESSAGE, snapshot)
     else:
@@ -130,11 +131,13 @@ def _deliver_live(environment: Any) -> None:
 
 
 def _live_loop(environment: Any) -> None:
-    """Deliver the live counters every :data:`LIVE_EVERY_S` until the record is written."""
+    """Deliver the live counters as soon as the first request is sent (so the harness knows when the
+    warm-up began), then every :data:`LIVE_EVERY_S` until the record is written."""
+    while STATE["start"] is None and not STATE["written"]:
+        gevent.sleep(0.05)
     while not STATE["written"]:
+        _deliver_live(environment)
         gevent.sleep(LIVE_EVERY_S)
-        if not STATE["written"]:
-            _deliver_live(environment)
 
 
 def _runner_kind(environment: Any) -> str:

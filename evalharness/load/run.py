@@ -27,6 +27,7 @@ class LoadRun:
         self.suite_run = suite_run
         self.spec = suite_run.spec.load
         self._result: Once[dict[str, Any]] = Once(self._run)
+        self._progress: Any = None  # the run's phase line (a LoadProgress) while it goes on
 
     def result(self) -> dict[str, Any]:
         """The load result (computed on first use; a failure is remembered)."""
@@ -45,6 +46,22 @@ class LoadRun:
                 raise MissingDependencyError(module, "load", "load runs (load: section)")
         if self._versus():
             return self._run_versus()
+        if self.suite_run.progress is None:
+            return self._run_once()
+        from evalharness.load.progress import LoadProgress
+
+        self._progress = LoadProgress(self.suite_run.progress, self.suite_run.suite.display_name)
+        summary = "stopped"
+        try:
+            result = self._run_once()
+            summary = f"done, {result['requests']['sent']:,} requests measured"
+            return result
+        finally:
+            self._progress.close(summary)
+            self._progress = None
+
+    def _run_once(self) -> dict[str, Any]:
+        """Cold starts (if any), then the Locust run, summarised."""
         from evalharness.load.driver import run_plan
         from evalharness.load.plan import build_plan, engine_requests, request_mix
         from evalharness.load.summary import gate_values, summarise
@@ -62,7 +79,8 @@ class LoadRun:
         cold = self._cold_starts(plan["requests"])
         pid = run.server.pid if run.server is not None else spec.pid
         started = time.perf_counter()
-        measured = run_plan(plan, {"target": pid} if pid else {}, spec.sample_interval_s, self.live_options("target"))
+        measured = run_plan(plan, {"target": pid} if pid else {}, spec.sample_interval_s, self.live_options("target"),
+                            self._progress)  # fmt: skip
         result = summarise(measured, plan, spec.gpus)
         result["live_metrics_url"] = measured.get("live_metrics_url")
         result["wall_s"] = round(time.perf_counter() - started, 3)
@@ -88,7 +106,10 @@ class LoadRun:
         sink = run.progress if run.progress is not None else sys.stderr
 
         def announce(text: str) -> None:
-            sink.write(text)
+            if self._progress is not None:
+                self._progress.note(text)
+            else:
+                sink.write(text)
 
         metrics = self.spec.metrics
         return LiveOptions(metrics.host, metrics.port, metrics.linger_s, labels, announce)
@@ -140,9 +161,10 @@ class LoadRun:
 
         run = self.suite_run
         if run.spec.server is not None:
-            return cold_starts(run.spec.server, self.spec.cold_start, requests[0], run.suite.base_dir)
+            return cold_starts(run.spec.server, self.spec.cold_start, requests[0], run.suite.base_dir, self._progress)
         if "row" in requests[0] and COLD_START_GATES & set(self.spec.gates.declared()):
-            return engine_cold_starts(run.suite.path, self.spec.cold_start, [r["row"] for r in requests])
+            rows = [request["row"] for request in requests]
+            return engine_cold_starts(run.suite.path, self.spec.cold_start, rows, progress=self._progress)
         return None
 
     def _why_missing(self, name: str, result: dict[str, Any]) -> str:

@@ -193,17 +193,28 @@ def summarise_cold_starts(runs: list[dict[str, Any]], options: ColdStartSpec) ->
     }
 
 
-def cold_starts(spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any], cwd: Path) -> dict[str, Any]:
-    """``repeats`` cold starts of the suite's server."""
-    return summarise_cold_starts(
-        [cold_start_once(spec, options, request, cwd) for _ in range(options.repeats)], options
-    )
+def _announce(progress: Any, number: int, repeats: int) -> None:
+    if progress is not None:
+        progress.cold_start(number, repeats)
+
+
+def cold_starts(
+    spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any], cwd: Path, progress: Any = None
+) -> dict[str, Any]:
+    """``repeats`` cold starts of the suite's server (each shown on ``progress``, a LoadProgress, if given)."""
+    runs = []
+    for number in range(1, options.repeats + 1):
+        _announce(progress, number, options.repeats)
+        runs.append(cold_start_once(spec, options, request, cwd))
+    return summarise_cold_starts(runs, options)
 
 
 def engine_cold_starts(
-    suite: Path, options: ColdStartSpec, rows: list[dict[str, Any]], side: str = "target"
+    suite: Path, options: ColdStartSpec, rows: list[dict[str, Any]], side: str = "target", progress: Any = None
 ) -> dict[str, Any]:
     """``repeats`` cold starts of the suite's local engine (or its baseline's), each in a fresh process."""
-    return summarise_cold_starts(
-        [engine_cold_start_once(suite, options, rows, side) for _ in range(options.repeats)], options
-    )
+    runs = []
+    for number in range(1, options.repeats + 1):
+        _announce(progress, number, options.repeats)
+        runs.append(engine_cold_start_once(suite, options, rows, side))
+    return summarise_cold_starts(runs, options)
