@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
 from evalharness.metrics.checks import AFTER_VARIABLES, Case, Check, case_problems, check_names, transformed_inputs
+from evalharness.metrics.reanswer import Variant, answer_variants
 from evalharness.metrics.rules import (
     OUTPUT_VARIABLES,
     RuleOutcome,
@@ -132,15 +133,26 @@ def _transform_text(check: Check) -> str:
     return ", ".join(f"{column} = {expression}" for column, expression in (check.set or {}).items())
 
 
-def _run_check(check: Check, index: int, predictions: Predictions, table: Any, settings: MetricSettings) -> _Checked:
-    """Transform the inputs, have the live target answer again, and test the expectation."""
+def _run_checks(checks: list[Check], predictions: Predictions, table: Any, settings: MetricSettings) -> list[_Checked]:
+    """Transform the inputs for every check, have the live target answer the rows each changed (in
+    one call: :mod:`evalharness.metrics.reanswer`), and test each expectation."""
+    if not checks:
+        return []
     if settings.predict is None:
-        raise ValueError(f"check '{check.name}' needs a target that can answer new inputs, not stored answers")
-    changed = transformed_inputs(check, predictions.inputs, table, settings.seed, index)
-    answer = settings.predict(changed)
-    after = Predictions(predictions.ids, predictions.expected, answer.label, answer.score, changed)
-    extended = table.with_columns(after_predicted=after.predicted, after_score=answer.score)
-    return _check(check.when, check.expectation, extended, len(predictions))
+        raise ValueError(f"check '{checks[0].name}' needs a target that can answer new inputs, not stored answers")
+    variants = (Variant(transformed_inputs(check, predictions.inputs, table, settings.seed, index), _columns(check))
+                for index, check in enumerate(checks))  # fmt: skip
+    results = []
+    for check, again in zip(checks, answer_variants(predictions, variants, settings.predict)):
+        after = Predictions(predictions.ids, predictions.expected, again.label, again.score, predictions.inputs)
+        extended = table.with_columns(after_predicted=after.predicted, after_score=again.score)
+        results.append(_check(check.when, check.expectation, extended, len(predictions)))
+    return results
+
+
+def _columns(check: Check) -> list[str]:
+    """The input columns a check's transform may change."""
+    return list(check.perturb.columns) if check.perturb is not None else list(check.set or {})
 
 
 @dataclass(frozen=True)
@@ -181,7 +193,7 @@ class Consistency:
         table = rule_variables(predictions)
         rows = len(predictions)
         checks = [_check(rule.when, rule.rule, table, rows) for rule in options.rules]
-        checks += [_run_check(check, i, predictions, table, settings) for i, check in enumerate(options.checks)]
+        checks += _run_checks(options.checks, predictions, table, settings)
         if not checks:  # only MFT cases: they are items of their own
             return MetricValue(float("nan"), 0, None, "cases only", None, {"rules": []})
         applicable = np.sum([c.applies for c in checks], axis=0)

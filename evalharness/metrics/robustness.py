@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, field_validator
 
 from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.base import MetricSettings, MetricValue
+from evalharness.metrics.reanswer import Variant, answer_variants
 from evalharness.metrics.registry import did_you_mean
 from evalharness.metrics.stats import RatioTerms, percentile_interval, ratio_parts, terms_bootstrap
 from evalharness.perturb.gradient import GradientRecipe
@@ -114,65 +114,31 @@ def row_quality(predictions: Predictions) -> np.ndarray:
 def answer_perturbed(
     recipes: list[Any], predictions: Predictions, settings: MetricSettings, seed: int
 ) -> list[Predictions]:
-    """The target's answers to every recipe's perturbed (or attacked) inputs, in recipe order.
-
-    Only the rows a recipe changed are asked again, and every recipe's changed rows go to the
-    target in one call (the target batches them as it batches the dataset); a row the recipe left
-    alone keeps its clean answer, which is what the target would say again.
-    """
-    asked: list[tuple[int, pd.DataFrame, np.ndarray]] = []
+    """The target's answers to every recipe's perturbed (or attacked) inputs, in recipe order; only
+    the rows a recipe changed are asked again (:mod:`evalharness.metrics.reanswer`)."""
     answers: dict[int, Predictions] = {}
     for index, recipe in enumerate(recipes):
         if isinstance(recipe, GradientRecipe):
             if settings.attack is None:
                 raise ValueError(f"{recipe.recipe} is a gradient attack: it needs a differentiable torch target")
             attacked = settings.attack(predictions.inputs, predictions.expected, recipe)
-            answers[index] = Predictions(predictions.ids, predictions.expected, attacked.label, attacked.score,
-                                         predictions.inputs)  # fmt: skip
-            continue
-        inputs = apply_recipe(recipe, predictions.inputs, recipe_rng(seed, index, recipe.recipe))
-        changed = changed_rows(predictions.inputs, inputs, recipe.columns)
-        asked.append((index, inputs, changed))
-    wanted = [inputs[changed] for _, inputs, changed in asked if changed.any()]
+            answers[index] = _answered(predictions, attacked.label, attacked.score)
+    perturbed = [index for index in range(len(recipes)) if index not in answers]
+    variants = (_perturbed(recipes[index], index, predictions, seed) for index in perturbed)
     assert settings.predict is not None
-    answer = settings.predict(pd.concat(wanted, ignore_index=True)) if wanted else None
-    start = 0
-    for index, inputs, changed in asked:
-        count = int(changed.sum())
-        label, score = _merged(predictions, changed, answer, start, count)
-        answers[index] = Predictions(predictions.ids, predictions.expected, label, score, inputs)
-        start += count
+    for index, again in zip(perturbed, answer_variants(predictions, variants, settings.predict)):
+        answers[index] = _answered(predictions, again.label, again.score)
     return [answers[index] for index in range(len(recipes))]
 
 
-def changed_rows(before: pd.DataFrame, after: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Rows where any of ``columns`` differs (two missing values are alike); every row for a column of
-    sequences, which are not compared element by element."""
-    changed = np.zeros(len(before), dtype=bool)
-    for name in columns:
-        old, new = before[name], after[name]
-        if old.dtype == object and len(old) and isinstance(old.iloc[0], (list, tuple, np.ndarray)):
-            return np.ones(len(before), dtype=bool)
-        same = (old.to_numpy() == new.to_numpy()) | (old.isna().to_numpy() & new.isna().to_numpy())
-        changed |= ~np.asarray(same, dtype=bool)
-    return changed
+def _perturbed(recipe: Any, index: int, predictions: Predictions, seed: int) -> Variant:
+    """The ``index``-th recipe's perturbed copy of the inputs, seeded by its position and name."""
+    return Variant(apply_recipe(recipe, predictions.inputs, recipe_rng(seed, index, recipe.recipe)), recipe.columns)
 
 
-def _merged(
-    predictions: Predictions, changed: np.ndarray, answer: Any, start: int, count: int
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """The clean answers with the changed rows' new answers (``answer``'s rows start..start+count)."""
-    label, score = np.asarray(predictions.raw_predicted), predictions.score
-    if count == 0:
-        return label, score
-    new_label = np.asarray(answer.label)[start : start + count]
-    merged = label.astype(np.result_type(label.dtype, new_label.dtype), copy=True)
-    merged[changed] = new_label
-    if score is None or answer.score is None:
-        return merged, None
-    merged_score = np.asarray(score, dtype=float).copy()
-    merged_score[changed] = np.asarray(answer.score, dtype=float)[start : start + count]
-    return merged, merged_score
+def _answered(predictions: Predictions, label: np.ndarray, score: np.ndarray | None) -> Predictions:
+    """The rows of ``predictions`` answered with another ``label`` and ``score``."""
+    return Predictions(predictions.ids, predictions.expected, label, score, predictions.inputs)
 
 
 def _changed(before: Predictions, after: Predictions, clean: np.ndarray, quality: np.ndarray) -> np.ndarray:

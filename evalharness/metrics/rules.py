@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic_core import PydanticCustomError
 
-from evalharness._optional import require
+from evalharness._optional import defer_submodule, require
 from evalharness.predictions import Predictions
 
 OUTPUT_VARIABLES = ("predicted", "score", "expected")
@@ -25,6 +25,7 @@ _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 
 
 def _cel() -> Any:
+    defer_submodule("cel", "cli")  # the package imports its command line: 70 ms we never use
     return require("cel", extra="rules", needed_for="CEL rules (metric 'consistency')")
 
 

@@ -105,3 +105,35 @@ def test_many_kinds_of_row_fall_back_to_resampling_rows() -> None:
     worst = rng.random(300)  # a sequence's DTW consistency: every row its own kind
     samples, method = terms_bootstrap(RatioTerms(worst, clean), MetricSettings(resamples=200), "robustness")
     assert method == "bootstrap (rows)" and len(samples) == 200
+
+
+CHECKS = """
+consistency:
+  checks:
+    - {name: positive_x1_up, type: DIR, set: {x1: 'x1 > 0.0 ? x1 + 1.0 : x1'}, expect: after_score >= score}
+    - {name: identity, type: INV, set: {x2: x2 * 1.0}}
+"""
+
+
+def test_checks_ask_only_about_the_rows_their_transform_changed(tmp_path: Path) -> None:
+    run = SuiteRun(load_suite(demo_project(tmp_path, CHECKS, rows=1500)))
+    asked: list[int] = []
+    predict = run.predict_frame
+
+    def counting(frame: pd.DataFrame) -> Any:
+        asked.append(len(frame))
+        return predict(frame)
+
+    run.predict_frame = counting  # type: ignore[method-assign]
+    try:
+        run.predictions()
+        asked.clear()
+        gate = run.evaluate_gate("consistency", "consistency")
+    finally:
+        run.close()
+    positive = int((run.frame()["x1"] > 0).sum())
+    assert asked == [positive]  # one call; the identity transform asks nothing
+    rules = {rule["name"]: rule for rule in gate.details["rules"]}
+    assert rules["identity"]["violations"] == 0 and rules["identity"]["applicable"] == 1500
+    # the logistic model's score rises with x1 wherever x1 rose, and nothing else moved
+    assert rules["positive_x1_up"]["violations"] == 0
