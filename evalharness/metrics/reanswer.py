@@ -51,36 +51,65 @@ def answer_variants(
     predictions: Predictions, variants: Iterable[Variant], predict: Callable[[pd.DataFrame], Any]
 ) -> list[Answers]:
     """Each variant's answers for every row: the clean answer where it changed nothing, the target's
-    new answer where it did (all variants' changed rows asked in one ``predict`` call).
+    new answer where it did.
 
-    ``variants`` may be a generator: only each one's changed rows are kept, so a million-row suite
-    holds one whole copy of its inputs at a time.
+    The changed rows of every variant are pooled and asked in calls of exactly :data:`BATCH_ROWS`
+    rows (the last one fewer): few calls, whatever the variants, and memory bounded by one call's
+    rows. ``variants`` may be a generator: only each one's changed rows are kept, so a
+    million-row suite holds one whole copy of its inputs at a time.
     """
-    changed, wanted = [], []
+    pool = _Pool(predictions, predict)
     for variant in variants:
-        mask = changed_rows(predictions.inputs, variant.inputs, variant.columns)
-        changed.append(mask)
-        if mask.any():
-            wanted.append(variant.inputs[mask])
-    answer = predict(pd.concat(wanted, ignore_index=True)) if wanted else None
-    results, start = [], 0
-    for mask in changed:
-        count = int(mask.sum())
-        results.append(_merged(predictions, mask, answer, start, count))
-        start += count
-    return results
+        pool.add(variant)
+    pool.flush()
+    return pool.answers
 
 
-def _merged(predictions: Predictions, changed: np.ndarray, answer: Any, start: int, count: int) -> Answers:
-    """The clean answers with the changed rows' new answers (``answer``'s rows start..start+count)."""
-    label, score = np.asarray(predictions.raw_predicted), predictions.score
-    if count == 0:
-        return Answers(label, score)
-    new_label = np.asarray(answer.label)[start : start + count]
-    merged = label.astype(np.result_type(label.dtype, new_label.dtype), copy=True)
-    merged[changed] = new_label
-    if score is None or answer.score is None:
-        return Answers(merged, None)
-    merged_score = np.asarray(score, dtype=float).copy()
-    merged_score[changed] = np.asarray(answer.score, dtype=float)[start : start + count]
-    return Answers(merged, merged_score)
+BATCH_ROWS = 262_144
+"""Rows in one call to the target when changed rows are asked again."""
+
+
+class _Pool:
+    """Changed rows waiting to be asked, and every variant's answers so far."""
+
+    def __init__(self, predictions: Predictions, predict: Callable[[pd.DataFrame], Any]) -> None:
+        self.predictions, self.predict = predictions, predict
+        self.answers: list[Answers] = []
+        self.pending: list[tuple[int, np.ndarray, pd.DataFrame]] = []  # (variant, row positions, their inputs)
+        self.pending_rows = 0
+
+    def add(self, variant: Variant) -> None:
+        """Note the variant's changed rows; ask the target whenever a full batch is waiting."""
+        clean = self.predictions
+        self.answers.append(Answers(np.asarray(clean.raw_predicted), clean.score))
+        positions = np.flatnonzero(changed_rows(clean.inputs, variant.inputs, variant.columns))
+        while len(positions):
+            part, positions = np.split(positions, [BATCH_ROWS - self.pending_rows])
+            self.pending.append((len(self.answers) - 1, part, variant.inputs.iloc[part]))
+            self.pending_rows += len(part)
+            if self.pending_rows >= BATCH_ROWS:
+                self.flush()
+
+    def flush(self) -> None:
+        """Ask the target about every waiting row in one call and put the answers in place."""
+        if not self.pending:
+            return
+        answer = self.predict(pd.concat([inputs for _, _, inputs in self.pending], ignore_index=True))
+        start = 0
+        for index, positions, _ in self.pending:
+            rows = slice(start, start + len(positions))
+            self.answers[index] = _merged(self.answers[index], positions, answer, rows)
+            start += len(positions)
+        self.pending, self.pending_rows = [], 0
+
+
+def _merged(before: Answers, positions: np.ndarray, answer: Any, rows: slice) -> Answers:
+    """``before`` with the rows at ``positions`` answered by ``answer``'s ``rows``."""
+    new_label = np.asarray(answer.label)[rows]
+    label = before.label.astype(np.result_type(before.label.dtype, new_label.dtype), copy=True)
+    label[positions] = new_label
+    if before.score is None or answer.score is None:
+        return Answers(label, None)
+    score = np.asarray(before.score, dtype=float).copy()
+    score[positions] = np.asarray(answer.score, dtype=float)[rows]
+    return Answers(label, score)

@@ -137,3 +137,29 @@ def test_checks_ask_only_about_the_rows_their_transform_changed(tmp_path: Path) 
     assert rules["identity"]["violations"] == 0 and rules["identity"]["applicable"] == 1500
     # the logistic model's score rises with x1 wherever x1 rose, and nothing else moved
     assert rules["positive_x1_up"]["violations"] == 0
+
+
+def test_changed_rows_are_asked_in_bounded_batches_with_the_same_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalharness.metrics import reanswer
+
+    def gate_and_calls(folder: Path) -> tuple[Any, list[int]]:
+        folder.mkdir()
+        run = SuiteRun(load_suite(demo_project(folder, RECIPES, rows=2000)))
+        asked: list[int] = []
+        predict = run.predict_frame
+        run.predict_frame = lambda frame: asked.append(len(frame)) or predict(frame)  # type: ignore[method-assign]
+        try:
+            run.predictions()
+            asked.clear()
+            return run.evaluate_gate("robustness", "robustness"), asked
+        finally:
+            run.close()
+
+    whole, one_call = gate_and_calls(tmp_path / "whole")
+    monkeypatch.setattr(reanswer, "BATCH_ROWS", 250)
+    batched, calls = gate_and_calls(tmp_path / "batched")
+    assert len(one_call) == 1 and sum(calls) == one_call[0] and calls[:-1] == [250] * (len(calls) - 1) > []
+    assert batched.value == whole.value and batched.details["variants"] == whole.details["variants"]
+    assert batched.interval == whole.interval
