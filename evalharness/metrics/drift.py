@@ -71,9 +71,12 @@ def as_numbers(values: pd.Series) -> np.ndarray | None:
 
     Text that reads as a number counts as one: a column written as "0"/"1" holds the values 0 and 1.
     """
-    # only non-numeric columns go through Python objects (which also unwraps a categorical dtype)
-    parsed = values if pd.api.types.is_numeric_dtype(values) else pd.to_numeric(values.astype(object), errors="coerce")
-    numbers = parsed.to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    else:  # each distinct text is parsed once (which also unwraps a categorical dtype)
+        codes, distinct = pd.factorize(values)
+        parsed = pd.to_numeric(pd.Series(np.asarray(distinct, dtype=object)), errors="coerce")
+        numbers = np.append(parsed.to_numpy(dtype=float, na_value=np.nan), np.nan)[codes]  # code -1: missing
     return None if (np.isnan(numbers) & values.notna().to_numpy()).any() else numbers
 
 
