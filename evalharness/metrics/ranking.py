@@ -57,12 +57,15 @@ def _bootstrap_auc(truth: np.ndarray, score: np.ndarray, settings: MetricSetting
 
 
 def auc_resampler(truth: np.ndarray, score: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """AUC recomputed on (b, n) row-index resamples, grouped by distinct score."""
-    _, group = np.unique(score, return_inverse=True)
-    size = int(group.max()) + 1
-    cell = 2 * group.astype(np.int64) + truth  # (score group, label) of each row
+    """AUC recomputed on (b, n) row-index resamples, grouped by distinct score (grouped on the first
+    call: a suite that never resamples, with DeLong's interval and no baseline, never pays for it)."""
+    grouped: list[tuple[np.ndarray, int]] = []
 
     def statistic(indices: np.ndarray) -> np.ndarray:
+        if not grouped:
+            _, group = np.unique(score, return_inverse=True)
+            grouped.append((2 * group.astype(np.int64) + truth, int(group.max()) + 1))  # (score group, label)
+        cell, size = grouped[0]
         resamples = indices.shape[0]
         flat = cell[indices]
         flat += (2 * size * np.arange(resamples, dtype=np.int64))[:, None]

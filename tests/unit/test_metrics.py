@@ -90,9 +90,9 @@ def test_proportions_get_wilson_and_others_bootstrap(binary) -> None:  # type: i
     assert accuracy.interval == wilson_interval(int((truth == predicted).sum()), 3000, 0.95)
     precision = get_metric("precision").compute(p, get_metric("precision").options(), SETTINGS)
     assert precision.n == int(predicted.sum())
-    for name in ("f1", "auc"):
+    for name, method in (("f1", "bootstrap"), ("auc", "delong")):
         value = get_metric(name).compute(p, get_metric(name).options(), SETTINGS)
-        assert value.method == "bootstrap"
+        assert value.method == method
         low, high = value.interval
         assert low < value.value < high
         assert high - low < 0.1
@@ -102,9 +102,10 @@ def test_bootstrap_is_reproducible_by_seed(binary) -> None:  # type: ignore[no-u
     truth, predicted, score = binary
     p = _predictions(truth, predicted, score)
     metric = get_metric("auc")
-    first = metric.compute(p, metric.options(), SETTINGS).interval
-    again = metric.compute(p, metric.options(), SETTINGS).interval
-    other = metric.compute(p, metric.options(), MetricSettings(0.95, 500, seed=12)).interval
+    options = metric.options(interval="bootstrap")
+    first = metric.compute(p, options, SETTINGS).interval
+    again = metric.compute(p, options, SETTINGS).interval
+    other = metric.compute(p, options, MetricSettings(0.95, 500, seed=12)).interval
     assert first == again
     assert first != other
 
