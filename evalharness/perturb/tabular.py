@@ -47,16 +47,26 @@ def scaling(column: pd.Series, rng: np.random.Generator, rate: float, factor: fl
 
 
 def categorical_swap(column: pd.Series, rng: np.random.Generator, rate: float) -> pd.Series:
-    """Replace the chosen rows' value with another value of the column, drawn by frequency."""
-    values = column.to_numpy(dtype=object).copy()
-    mask = chosen_rows(rng, len(values), rate)
-    counts = column.value_counts()
-    categories, weights = counts.index.to_numpy(dtype=object), counts.to_numpy(dtype=float)
-    for row in np.flatnonzero(mask):
-        others = categories != values[row]
-        if others.any():
-            values[row] = rng.choice(categories[others], p=weights[others] / weights[others].sum())
-    return pd.Series(values, index=column.index, name=column.name).astype(column.dtype)
+    """Replace the chosen rows' value with another value of the column, drawn by frequency.
+
+    Vectorised over the column's categories, not its rows: the chosen rows holding one value draw
+    their replacements together, from every other value weighted by how often it occurs.
+    """
+    codes, values = pd.factorize(column)
+    mask = chosen_rows(rng, len(codes), rate)
+    weights = np.bincount(codes[codes >= 0], minlength=len(values)).astype(float)
+    swapped = codes.copy()
+    for code in np.unique(codes[mask]):  # -1: a missing value, which any value may replace
+        rows = np.flatnonzero(mask & (codes == code))
+        others = np.flatnonzero(np.arange(len(values)) != code)
+        if others.size:
+            swapped[rows] = rng.choice(others, size=rows.size, p=weights[others] / weights[others].sum())
+    if not mask.any():
+        return column.copy()
+    taken = np.asarray(values, dtype=object)[np.maximum(swapped, 0)] if len(values) else np.empty(len(codes), object)
+    left_missing = np.flatnonzero(swapped < 0)  # missing and not chosen: stays as it was (None, NaN)
+    taken[left_missing] = column.iloc[left_missing].to_numpy(dtype=object)
+    return pd.Series(taken, index=column.index, name=column.name).astype(column.dtype)
 
 
 def missing(column: pd.Series, rng: np.random.Generator, rate: float) -> pd.Series:

@@ -91,6 +91,20 @@ def test_categorical_swap_always_picks_another_category(frame: pd.DataFrame) -> 
     assert set(swapped) <= {"a", "b", "c"}
 
 
+def test_categorical_swap_draws_the_other_values_by_frequency_and_keeps_untouched_missing_values() -> None:
+    column = pd.Series(["a"] * 6000 + ["b"] * 3000 + ["c"] * 1000 + [None] * 500)
+    swapped = tabular.categorical_swap(column, np.random.default_rng(9), rate=0.5)
+    chosen = tabular.chosen_rows(np.random.default_rng(9), len(column), 0.5)
+    was_a = chosen & (column == "a").to_numpy()
+    # an "a" becomes "b" or "c" in proportion 3000 : 1000
+    assert (swapped[was_a] == "b").mean() == pytest.approx(0.75, abs=0.02)
+    assert (swapped[chosen & column.notna().to_numpy()] != column[chosen & column.notna().to_numpy()]).all()
+    # a chosen missing value takes any value by frequency; one not chosen stays missing
+    assert swapped[chosen & column.isna().to_numpy()].notna().all()
+    assert swapped[~chosen & column.isna().to_numpy()].isna().all()
+    assert swapped.dtype == column.dtype and (swapped[~chosen].fillna("-") == column[~chosen].fillna("-")).all()
+
+
 def test_missing_blanks_numbers_and_text(frame: pd.DataFrame) -> None:
     blanked = tabular.missing(frame["count"], np.random.default_rng(4), rate=0.1)
     assert blanked.isna().mean() == pytest.approx(0.1, abs=0.03)
