@@ -77,7 +77,7 @@ def transformed_inputs(check: Check, inputs: pd.DataFrame, table: Any, seed: int
     """A copy of the inputs with the check's transform applied (failed CEL values keep the original)."""
     if check.perturb is not None:
         return apply_recipe(check.perturb, inputs, recipe_rng(seed, 1000 + index, check.perturb.recipe))
-    changed = inputs.copy()
+    changed = inputs.copy(deep=False)  # shares the columns it does not set (see apply_recipe)
     for column, expression in (check.set or {}).items():
         values, _ = computed_column(compile_rule(expression), table, len(inputs))
         original = inputs[column]

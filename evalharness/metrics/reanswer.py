@@ -61,6 +61,7 @@ def answer_variants(
     pool = _Pool(predictions, predict)
     for variant in variants:
         pool.add(variant)
+        del variant  # let the copy go before the generator makes the next one
     pool.flush()
     return pool.answers
 

@@ -85,8 +85,12 @@ def _text_column(column: pd.Series, recipe: TextRecipe, rng: np.random.Generator
 
 def apply_recipe(recipe: NoiseRecipe | ScaleRecipe | SwapRecipe | MissingRecipe | TextRecipe,
                  frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:  # fmt: skip
-    """A perturbed copy of ``frame``; columns are changed one after another with the same generator."""
-    perturbed = frame.copy()
+    """A perturbed copy of ``frame``; columns are changed one after another with the same generator.
+
+    The copy shares the columns it leaves alone with ``frame`` (assigning a column replaces it and
+    never writes into the shared data), so a recipe on one column of a million rows copies one column.
+    """
+    perturbed = frame.copy(deep=False)
     for name in recipe.columns:
         column = perturbed[name]
         if isinstance(recipe, NoiseRecipe):
