@@ -76,6 +76,7 @@ class Predictions:
     """
 
     ids: np.ndarray
+    """Each row's id; a text id column stays pandas' Arrow-backed string array, which indexes the same."""
     expected: np.ndarray
     predicted: np.ndarray
     score: np.ndarray | None

@@ -32,6 +32,16 @@ LABEL_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "auc"})
 MAX_CONFUSION_LABELS = 50
 
 
+def row_ids(column: pd.Series) -> Any:
+    """The id column as rows are looked up in it: text kept in pandas' Arrow-backed array (a
+    million ids as Python strings would take 60 MB more), anything else as a numpy array."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.array
+    return column.to_numpy()
+
+
 class SuiteRun:
     """One suite's evaluation in this process: predictions computed once and shared by every gate."""
 
@@ -144,7 +154,7 @@ class SuiteRun:
 
         dataset = self.spec.dataset
         return Predictions(
-            ids=frame[dataset.id].to_numpy(),
+            ids=row_ids(frame[dataset.id]),
             expected=frame[dataset.expected].to_numpy(),
             predicted=output.label,
             score=output.score,

@@ -113,19 +113,35 @@ def ratio_resampler(numerator: np.ndarray, denominator: np.ndarray, fill: float 
     ``numerator`` and ``denominator`` are (n,) or (n, K) per-row terms: accuracy is (correct, 1),
     binary precision (true positive, predicted positive), F1 (2 TP, expected + predicted positive),
     consistency (rules held, rules applicable). A ratio with nothing below it is ``fill`` (NaN:
-    undefined in that resample). Each resample costs two matrix products, whatever K is.
+    undefined in that resample). Each resample costs two matrix products, whatever K is. The terms
+    become floats on the first call only: a suite that never resamples them keeps them compact.
     """
     rows = len(numerator)
-    top_terms = np.asarray(numerator, dtype=float).reshape(rows, -1)
-    bottom_terms = np.asarray(denominator, dtype=float).reshape(rows, -1)
+    as_floats: list[np.ndarray] = []
 
     def statistic(indices: np.ndarray) -> np.ndarray:
+        if not as_floats:
+            as_floats.extend(np.asarray(terms, dtype=float).reshape(rows, -1) for terms in (numerator, denominator))
+        top_terms, bottom_terms = as_floats
         weights = resample_weights(indices, rows).astype(float)
         top, bottom = weights @ top_terms, weights @ bottom_terms
         ratios = np.divide(top, bottom, out=np.full_like(top, fill), where=bottom > 0)
         return ratios.mean(axis=1)
 
     return statistic
+
+
+def compact(terms: Any) -> np.ndarray:
+    """Per-row terms in the smallest dtype that holds them exactly: whole numbers from 0 to 255 (right
+    or wrong, rules held) as one byte a value instead of eight; anything else as it is."""
+    array = np.asarray(terms)
+    if array.dtype == bool or array.dtype == np.uint8 or array.dtype.kind not in "iuf" or not array.size:
+        return array
+    low, high = array.min(), array.max()
+    if not (np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 255):
+        return array
+    small = array.astype(np.uint8)
+    return small if np.array_equal(small, array) else array
 
 
 MAX_KINDS = 4096
@@ -185,5 +201,5 @@ def terms_bootstrap(terms: RatioTerms, settings: MetricSettings, name: str) -> t
 
 def ratio_parts(numerator: np.ndarray, denominator: np.ndarray, fill: float = float("nan")) -> dict[str, Any]:
     """``MetricValue`` fields for a ratio of per-row sums: its terms and its resampler."""
-    terms = RatioTerms(numerator, denominator, fill)
-    return {"terms": terms, "resample": ratio_resampler(numerator, denominator, fill)}
+    terms = RatioTerms(compact(numerator), compact(denominator), fill)
+    return {"terms": terms, "resample": ratio_resampler(terms.numerator, terms.denominator, fill)}
