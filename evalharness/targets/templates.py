@@ -56,6 +56,7 @@ from evalharness.targets.template_budget import (
     _step,
     _wide,
 )
+from evalharness.targets.template_plain import PlainBody
 from evalharness.targets.template_sizes import (
     _FILTER_SIZES,
     _MATERIALIZED,
@@ -218,13 +219,21 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 def compile_template(text: str, undefined: type[Undefined] | None = None) -> Any:
     """A bounded template: a raw ``{{ value }}`` holding a quote cannot break out of a JSON string
     (autoescape makes it ``&#34;``); ``{{ value | tojson }}`` gives exact JSON. ``undefined``
-    replaces Jinja's lenient undefined value (validation renders with a strict one)."""
-    return (BoundedEnvironment(undefined=undefined) if undefined else BoundedEnvironment()).from_string(text)
+    replaces Jinja's lenient undefined value (validation renders with a strict one). A body of only
+    text and ``{{ name | tojson }}`` also keeps its :class:`PlainBody`, which :func:`render` tries first."""
+    environment = BoundedEnvironment(undefined=undefined) if undefined else BoundedEnvironment()
+    template: Any = environment.from_string(text)
+    template.evalharness_plain = None if undefined else PlainBody.recognise(environment, text)
+    return template
 
 
 def render(template: Any, **context: Any) -> str:
     """The template rendered within its budgets; :class:`TemplateLimitError` past any of them,
     and the sandbox's own refusals (``SecurityError``, ``OverflowError``) as that error too."""
+    plain = getattr(template, "evalharness_plain", None)
+    text = plain.render(context) if plain is not None else None
+    if text is not None:
+        return text
     token = _budget.set(_Budget())
     try:
         parts, size = [], 0
