@@ -101,8 +101,24 @@ def score_texts(candidates: list[str], references: list[str], options: BertScore
     if options.idf:
         with warnings.catch_warnings():  # a cached scorer recomputes its weights for these references
             warnings.simplefilter("ignore")
-            model.compute_idf(references)
-    return model.score(candidates, references, batch_size=options.batch_size)
+            model.compute_idf(references)  # from every reference, repeats included: they count for idf
+    pairs, rows = distinct_pairs(candidates, references)
+    if len(pairs) == len(candidates):
+        return model.score(candidates, references, batch_size=options.batch_size)
+    # Canned answers and shared references repeat: a pair's score depends only on its two texts, so
+    # each distinct pair is scored once and its scores are copied to every row that has it.
+    scores = model.score([pair[0] for pair in pairs], [pair[1] for pair in pairs], batch_size=options.batch_size)
+    import torch
+
+    index = torch.as_tensor(rows, dtype=torch.long)
+    return tuple(score[index] for score in scores)
+
+
+def distinct_pairs(candidates: list[str], references: list[str]) -> tuple[list[tuple[str, str]], list[int]]:
+    """The distinct (candidate, reference) pairs in first-seen order, and each row's pair number."""
+    numbers: dict[tuple[str, str], int] = {}
+    rows = [numbers.setdefault(pair, len(numbers)) for pair in zip(candidates, references)]
+    return list(numbers), rows
 
 
 def score_histogram(scores: np.ndarray, threshold: float | None = None) -> dict[str, Any]:

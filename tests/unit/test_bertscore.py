@@ -104,3 +104,20 @@ def test_worst_rows_carry_per_row_precision_recall_and_f1(tmp_path: Path) -> Non
     assert worst[0]["id"] == 3
     assert worst[0]["bertscore_f1"] == pytest.approx(f1[3].item(), abs=1e-6)
     assert {"bertscore_precision", "bertscore_recall"} <= set(worst[0])
+
+
+@pytest.mark.parametrize("idf", [False, True])
+def test_repeated_pairs_are_scored_once_and_equal_bert_score_on_every_row(tmp_path: Path, idf: bool) -> None:
+    from evalharness.metrics.bertscore import distinct_pairs
+
+    order = [0, 1, 0, 2, 3, 1, 0, 3]  # canned answers and shared references repeat, as a classifier's do
+    answers, references = [ANSWERS[i] for i in order], [REFERENCES[i] for i in order]
+    assert distinct_pairs(answers, references) == ([(ANSWERS[i], REFERENCES[i]) for i in range(4)], order)
+    predictions = Predictions(np.arange(len(order)), np.array(references, dtype=object),
+                              np.array(answers, dtype=object), None, pd.DataFrame(index=range(len(order))))  # fmt: skip
+    value = BERTSCORE.compute(predictions, BertScoreOptions(idf=idf), MetricSettings(resamples=50, base_dir=tmp_path))
+    model = str(minilm.get_model_path())
+    precision, recall, f1 = bert_score.score(answers, references, model_type=model, num_layers=6, idf=idf)
+    assert value.row_scores["bertscore_f1"].tolist() == pytest.approx(f1.tolist(), abs=1e-6)
+    assert value.row_scores["bertscore_precision"].tolist() == pytest.approx(precision.tolist(), abs=1e-6)
+    assert value.row_scores["bertscore_recall"].tolist() == pytest.approx(recall.tolist(), abs=1e-6)
