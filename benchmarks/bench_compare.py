@@ -10,11 +10,12 @@ Goal: comparison / (candidate + baseline) <= 1.1. Usage: ``python benchmarks/ben
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 from pathlib import Path
 
-from timing import best_of
+from timing import alternate
 
 from evalharness.session import EvalSession
 
@@ -55,17 +56,25 @@ def _evaluate(suite: Path) -> None:
 
 def main() -> None:
     """Measure and print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         candidate = _suite(root, "candidate", "fraud_int8.onnx", None)
         baseline = _suite(root, "baseline", "fraud_mlp.onnx", None)
         compared = _suite(root, "compared", "fraud_int8.onnx", "fraud_mlp.onnx")
         _evaluate(compared)  # warm imports and caches once, for every timing alike
-        suites = {"candidate": candidate, "baseline": baseline, "compared": compared}
-        timings = {name: best_of(lambda path=path: _evaluate(path), repeats=5) for name, path in suites.items()}
-    single = timings["candidate"] + timings["baseline"]
-    print(json.dumps({"seconds": {k: round(v, 4) for k, v in timings.items()},
-                      "ratio_compared_vs_two_single": round(timings["compared"] / single, 3)}, indent=2))  # fmt: skip
+
+        def single() -> None:
+            _evaluate(candidate)
+            _evaluate(baseline)
+
+        stats = alternate(lambda: _evaluate(compared), single, args.repeats)
+    print(json.dumps({"compared_median_s": round(stats.a_median_s, 4),
+                      "candidate_plus_baseline_median_s": round(stats.b_median_s, 4),
+                      "ratio_compared_vs_two_single_min_median_max": str(stats)},
+                     indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,19 +6,21 @@ calls it: dtaidistance's pruning returns inf for some pairs) and a loop of
 ``dtw.warping_path_fast`` (distance and path, which the path-length normalisation needs), each on
 ready float64 arrays. Timed: the metric's distance stage (what replaces the loop) and the metric
 end to end (normalisation, scores and the 1,000-resample bootstrap interval of the mean).
-The pruned routine is timed too, to show what correctness costs. Usage:
-``python benchmarks/bench_dtw.py [--pairs N] [--length L]``.
+The pruned routine is timed too, to show what correctness costs. Every way is timed in turn on each
+repeat; each ratio (a speed ratio: reference seconds / our seconds) is taken per repeat and reported
+as min, median and max. Usage: ``python benchmarks/bench_dtw.py [--pairs N] [--length L] [--repeats R]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 
 import numpy as np
 import pandas as pd
 from dtaidistance import dtw
-from timing import best_of
+from timing import alternate_many, paired
 
 from evalharness.metrics.base import MetricSettings
 from evalharness.metrics.dtw import DTW, DtwOptions, row_distances
@@ -32,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=20_000)
     parser.add_argument("--length", type=int, default=96)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     t = np.linspace(0, 8 * np.pi, args.length)
@@ -44,36 +47,32 @@ def main() -> None:
     )
     pairs = list(zip(expected, predicted))
     settings = MetricSettings()
-    timings = {
-        "distance_fast": best_of(
-            lambda: [dtw.distance_fast(e, p, window=WINDOW + 1, use_pruning=False) for e, p in pairs]
-        ),
-        "distance_fast_pruned": best_of(lambda: [dtw.distance_fast(e, p, window=WINDOW + 1) for e, p in pairs]),
-        "warping_path_fast": best_of(
-            lambda: [dtw.warping_path_fast(e, p, include_distance=True, window=WINDOW + 1) for e, p in pairs]
-        ),
-        "stage_distances_only": best_of(lambda: row_distances(expected_column, predicted, WINDOW, with_paths=False)),
-        "stage_distances_and_paths": best_of(lambda: row_distances(expected_column, predicted, WINDOW)),
-        "metric_scale_only": best_of(
-            lambda: DTW.compute(predictions, DtwOptions(window=WINDOW, normalize="scale"), settings)
-        ),
-        "metric_path_and_scale": best_of(lambda: DTW.compute(predictions, DtwOptions(window=WINDOW), settings)),
+    ways = {
+        "distance_fast": lambda: [dtw.distance_fast(e, p, window=WINDOW + 1, use_pruning=False) for e, p in pairs],
+        "distance_fast_pruned": lambda: [dtw.distance_fast(e, p, window=WINDOW + 1) for e, p in pairs],
+        "warping_path_fast": lambda: [
+            dtw.warping_path_fast(e, p, include_distance=True, window=WINDOW + 1) for e, p in pairs
+        ],
+        "stage_distances_only": lambda: row_distances(expected_column, predicted, WINDOW, with_paths=False),
+        "stage_distances_and_paths": lambda: row_distances(expected_column, predicted, WINDOW),
+        "metric_scale_only": lambda: DTW.compute(predictions, DtwOptions(window=WINDOW, normalize="scale"), settings),
+        "metric_path_and_scale": lambda: DTW.compute(predictions, DtwOptions(window=WINDOW), settings),
     }
-    rates = {name: round(args.pairs / seconds) for name, seconds in timings.items()}
+    times = alternate_many(ways, args.repeats)
+    ratios = {  # name: (reference, ours); each a speed ratio, reference seconds / our seconds
+        "stage_distances_vs_distance_fast": ("distance_fast", "stage_distances_only"),
+        "stage_paths_vs_warping_path_fast": ("warping_path_fast", "stage_distances_and_paths"),
+        "scale_only_vs_distance_fast": ("distance_fast", "metric_scale_only"),
+        "path_and_scale_vs_warping_path_fast": ("warping_path_fast", "metric_path_and_scale"),
+        "path_and_scale_vs_distance_fast": ("distance_fast", "metric_path_and_scale"),
+        "unpruned_vs_pruned_distance_fast": ("distance_fast_pruned", "distance_fast"),
+    }
     result = {
         "pairs": args.pairs,
         "length": args.length,
-        "pairs_per_s": rates,
-        "ratio_stage_distances_vs_distance_fast": round(rates["stage_distances_only"] / rates["distance_fast"], 3),
-        "ratio_stage_paths_vs_warping_path_fast": round(
-            rates["stage_distances_and_paths"] / rates["warping_path_fast"], 3
-        ),
-        "ratio_scale_only_vs_distance_fast": round(rates["metric_scale_only"] / rates["distance_fast"], 3),
-        "ratio_path_and_scale_vs_warping_path_fast": round(
-            rates["metric_path_and_scale"] / rates["warping_path_fast"], 3
-        ),
-        "ratio_path_and_scale_vs_distance_fast": round(rates["metric_path_and_scale"] / rates["distance_fast"], 3),
-        "ratio_unpruned_vs_pruned_distance_fast": round(rates["distance_fast"] / rates["distance_fast_pruned"], 3),
+        "repeats": args.repeats,
+        "median_pairs_per_s": {name: round(args.pairs / statistics.median(values)) for name, values in times.items()},
+        "ratios_min_median_max": {name: str(paired(times, *sides)) for name, sides in ratios.items()},
     }
     print(json.dumps(result, indent=2))
 
