@@ -10,6 +10,9 @@ and its size in run.json.
 - Size: the timeline, heatmap and curve as JSON, in bytes.
 - Live counters (``load.metrics``), per request, against the same reference.
 
+Each measurement and its reference alternate on every repeat; the ratio of each repeat pair is
+reported as min, median and max.
+
 Usage: ``python benchmarks/bench_load_timeline.py [--requests N] [--seconds S] [--processes P]``.
 """
 
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,6 +27,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import RatioStats, alternate  # noqa: E402
+
 from evalharness.load.plan import timeline_slice_s  # noqa: E402
 from evalharness.load.recorder import Recorder, new_histogram  # noqa: E402
 from evalharness.load.timeline import over_time  # noqa: E402
@@ -35,41 +40,48 @@ def _latencies_us(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).lognormal(np.log(2000), 0.6, count).astype(int) + 1
 
 
-def record_per_request_us(requests: int, seconds: int, repeats: int) -> tuple[float, float]:
-    """(median µs per request with the timeline, median µs per request for the reference)."""
+def _reference(values: list[int]) -> float:
+    """µs per request of the reference: the run histogram's ``record_value`` alone."""
+    histogram = new_histogram()
+    started = time.perf_counter()
+    for value in values:
+        histogram.record_value(value)
+    return (time.perf_counter() - started) / len(values) * 1e6
+
+
+def record_per_request_us(requests: int, seconds: int, repeats: int) -> RatioStats:
+    """µs per request with the timeline against the reference, alternating (A: ours, B: the reference)."""
     values = _latencies_us(requests, 1).tolist()
     width = timeline_slice_s(0, seconds)
     slots = [int(i * seconds / requests) // width * width for i in range(requests)]
-    ours, reference = [], []
-    for _ in range(repeats):
+
+    def ours() -> float:
         recorder = Recorder()
         started = time.perf_counter()
         for slot, value in zip(slots, values):
             recorder.outcome(slot, "ok", value)
             recorder.record_us("latency", value)
-        ours.append((time.perf_counter() - started) / requests * 1e6)
-        histogram = new_histogram()
-        started = time.perf_counter()
-        for value in values:
-            histogram.record_value(value)
-        reference.append((time.perf_counter() - started) / requests * 1e6)
-    return statistics.median(ours), statistics.median(reference)
+        return (time.perf_counter() - started) / requests * 1e6
+
+    return alternate(ours, lambda: _reference(values), repeats, measure=lambda call: call())
 
 
-def live_per_request_us(requests: int, repeats: int) -> float:
-    """Median µs per request of the live counters (``load.metrics``): a bucket found by bisection among 289
-    bounds, the outcome counted."""
+def live_per_request_us(requests: int, repeats: int) -> RatioStats:
+    """µs per request of the live counters (``load.metrics``: a bucket found by bisection among 289
+    bounds, the outcome counted) against the reference, alternating."""
     from evalharness.load.live import LiveCounters
 
-    values = (_latencies_us(requests, 2) / 1e6).tolist()
-    runs = []
-    for _ in range(repeats):
+    latencies = _latencies_us(requests, 2)
+    seconds, values = (latencies / 1e6).tolist(), latencies.tolist()
+
+    def live() -> float:
         counters = LiveCounters()
         started = time.perf_counter()
-        for value in values:
+        for value in seconds:
             counters.observe("ok", value, 0.0001)
-        runs.append((time.perf_counter() - started) / requests * 1e6)
-    return statistics.median(runs)
+        return (time.perf_counter() - started) / requests * 1e6
+
+    return alternate(live, lambda: _reference(values), repeats, measure=lambda call: call())
 
 
 def merge_and_read(processes: int, seconds: int, per_second: int) -> tuple[float, int, int]:
@@ -92,7 +104,7 @@ def merge_and_read(processes: int, seconds: int, per_second: int) -> tuple[float
 
 
 def main() -> None:
-    """Print both measurements as Markdown rows for docs/performance.md."""
+    """Print the measurements as Markdown rows for docs/performance.md (ratios as min / median / max)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--seconds", type=int, default=600)
@@ -100,11 +112,12 @@ def main() -> None:
     parser.add_argument("--per-second", type=int, default=250, help="requests per second per process")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    ours, reference = record_per_request_us(args.requests, args.seconds, args.repeats)
-    print(f"| recording, µs per request | {ours:.2f} | {reference:.2f} (record_value alone) | {ours / reference:.2f} |")
+    recording = record_per_request_us(args.requests, args.seconds, args.repeats)
+    print(f"| recording, µs per request | {recording.a_median_s:.2f} | {recording.b_median_s:.2f} (record_value "
+          f"alone) | {recording} |")  # fmt: skip
     live = live_per_request_us(args.requests, args.repeats)
-    print(f"| live counters (load.metrics), µs per request | {live:.2f} | {reference:.2f} (record_value alone) | "
-          f"{live / reference:.2f} |")  # fmt: skip
+    print(f"| live counters (load.metrics), µs per request | {live.a_median_s:.2f} | {live.b_median_s:.2f} "
+          f"(record_value alone) | {live} |")  # fmt: skip
     elapsed, slices, size = merge_and_read(args.processes, args.seconds, args.per_second)
     print(f"| merge {args.processes} processes and read {slices} slices of a {args.seconds} s run | {elapsed:.3f} s | "
           f"| |")  # fmt: skip

@@ -8,9 +8,10 @@ batch size and the same model (the least any tool must do). Measured:
 - full evaluation: the predict path plus all five gates of suites/finance.yaml with their
   confidence intervals (1000 bootstrap resamples for F1 and AUC), as users run it.
 
-The reference and the predict path alternate on one session and the median of each is compared,
-so drift in machine speed hits both sides; full evaluations (each with its own session, as users
-run them) are timed after. Usage: ``python benchmarks/bench_overhead.py [--rows N] [--repeats R]``.
+The reference and the predict path alternate on one session, and so do the reference and full
+evaluations (each with its own session, as users run them); each ratio is taken per repeat pair and
+reported as min, median and max, so drift in machine speed hits both sides.
+Usage: ``python benchmarks/bench_overhead.py [--rows N] [--repeats R]``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ from evalharness.suite.loader import load_suite
 from evalharness.targets import TargetContext, create_target
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from timing import alternate  # noqa: E402
+
 SUITE = REPO_ROOT / "suites" / "finance.yaml"
 
 
@@ -54,17 +57,6 @@ def raw_loop(
         return [session.run(outputs, feed) for feed in batches]
 
     return run
-
-
-def median_seconds(functions: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median wall time of each function, alternating between them on every repeat."""
-    times: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            started = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def machine() -> str:
@@ -105,17 +97,17 @@ def main() -> None:
         for name in suite.metric_order:
             evaluation.evaluate_gate(name, name)
 
-    medians = median_seconds({"raw": reference, "predict": lambda: target.predict(frame)}, args.repeats)
-    medians.update(median_seconds({"evaluate": full_evaluation}, args.repeats))
+    predict = alternate(lambda: target.predict(frame), reference, args.repeats)
+    evaluate = alternate(full_evaluation, reference, args.repeats)
     result = {
         "rows": args.rows,
         "batch_size": size,
         "repeats": args.repeats,
-        "raw_loop_s": round(medians["raw"], 4),
-        "harness_predict_s": round(medians["predict"], 4),
-        "harness_full_evaluation_s": round(medians["evaluate"], 4),
-        "predict_ratio": round(medians["predict"] / medians["raw"], 3),
-        "full_evaluation_ratio": round(medians["evaluate"] / medians["raw"], 3),
+        "raw_loop_median_s": round(predict.b_median_s, 4),
+        "harness_predict_median_s": round(predict.a_median_s, 4),
+        "harness_full_evaluation_median_s": round(evaluate.a_median_s, 4),
+        "predict_ratio_min_median_max": str(predict),
+        "full_evaluation_ratio_min_median_max": f"x{evaluate.low:.1f} / x{evaluate.median:.1f} / x{evaluate.high:.1f}",
         "machine": machine(),
     }
     print(json.dumps(result, indent=2))

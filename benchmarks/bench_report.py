@@ -9,7 +9,8 @@ HTTP on 127.0.0.1:
 - the reference, in the same browser session: a page that only loads the same plotly.min.js and draws
   one empty plot, the least any plotly report costs.
 
-Each side is loaded ``--repeats`` times, alternating, and the medians are compared. Usage:
+Each side is loaded ``--repeats`` times, alternating; the ratio of each pair of loads is reported as
+min, median and max. Usage:
 ``python benchmarks/bench_report.py [--rows N] [--repeats R]``.
 """
 
@@ -20,7 +21,6 @@ import functools
 import http.server
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +34,7 @@ import pandas as pd
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from bench_overhead import scaled_frame  # noqa: E402
+from timing import alternate  # noqa: E402
 
 REFERENCE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><div id="p"></div>
 <script src="plotly.min.js"></script>
@@ -104,23 +105,25 @@ def main() -> None:
         figures = (reports / "report.html").read_text().count('class="figure"')
         browser = _browser()
         try:
-            times: dict[str, list[float]] = {"report": [], "reference": []}
-            for _ in range(args.repeats):
-                drawn = f"document.querySelectorAll('figure[data-rendered]').length == {figures}"
-                times["report"].append(_load(browser, f"{base}/report.html", drawn))
-                times["reference"].append(_load(browser, f"{base}/reference.html", "document.body.dataset.done"))
+            drawn = f"document.querySelectorAll('figure[data-rendered]').length == {figures}"
+            stats = alternate(
+                lambda: _load(browser, f"{base}/report.html", drawn),
+                lambda: _load(browser, f"{base}/reference.html", "document.body.dataset.done"),
+                args.repeats,
+                measure=lambda call: call(),  # each load times itself, from navigation start
+            )
         finally:
             browser.quit()
             server.shutdown()
         sizes = {path.name: path.stat().st_size for path in reports.iterdir() if path.is_file()}
-    report, reference = statistics.median(times["report"]), statistics.median(times["reference"])
     result = {
         "rows": args.rows, "figures": figures, "report_html_bytes": sizes["report.html"],
         "report_folder_bytes_without_rows_jsonl": sum(size for name, size in sizes.items()
                                                       if name not in ("rows.jsonl", "reference.html", "reference.js")),
-        "run_json_bytes": sizes["run.json"], "render_s": round(report, 3), "plotly_alone_s": round(reference, 3),
-        "render_ratio": round(report / reference, 2), "render_runs_s": [round(t, 3) for t in times["report"]],
-        "plotly_alone_runs_s": [round(t, 3) for t in times["reference"]],
+        "run_json_bytes": sizes["run.json"], "render_median_s": round(stats.a_median_s, 3),
+        "plotly_alone_median_s": round(stats.b_median_s, 3), "render_ratio_min_median_max": str(stats),
+        "render_runs_s": [round(t, 3) for t in stats.a_seconds],
+        "plotly_alone_runs_s": [round(t, 3) for t in stats.b_seconds],
     }  # fmt: skip
     print(json.dumps(result, indent=2))
 

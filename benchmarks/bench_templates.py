@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +21,9 @@ from typing import Any
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import alternate  # noqa: E402
+
 from evalharness.targets.templates import compile_template, render  # noqa: E402
 
 BODIES = {
@@ -51,15 +53,13 @@ def main() -> None:
         ours, theirs = compile_template(body), plain.from_string(body)
         context = rows[0] if name == "one row" else {"rows": rows}
         repeats = 2000 if name == "one row" else 10
-        ratios, mine, reference = [], [], []
-        for _ in range(args.rounds):
-            a = _seconds(functools.partial(render, ours), context, repeats)
-            b = _seconds(theirs.render, context, repeats)
-            mine.append(a)
-            reference.append(b)
-            ratios.append(a / b)
-        print(f"{name:<16} {statistics.median(mine) * 1e3:>8.3f}ms {statistics.median(reference) * 1e3:>8.3f}ms   "
-              f"x{min(ratios):.2f} / x{statistics.median(ratios):.2f} / x{max(ratios):.2f}")  # fmt: skip
+        stats = alternate(
+            functools.partial(_seconds, functools.partial(render, ours), context, repeats),
+            functools.partial(_seconds, theirs.render, context, repeats),
+            args.rounds,
+            measure=lambda call: call(),  # each side times its own renders, per render
+        )
+        print(f"{name:<16} {stats.a_median_s * 1e3:>8.3f}ms {stats.b_median_s * 1e3:>8.3f}ms   {stats}")
 
 
 if __name__ == "__main__":
