@@ -41,14 +41,35 @@ class InputPlan:
     def build(self, frame: pd.DataFrame) -> np.ndarray:
         """The whole column block as one array, converted once (batches are views into it)."""
         try:
-            array = np.empty((len(frame), len(self.columns)), dtype=self.dtype)
-            for position, column in enumerate(self.columns):
-                array[:, position] = _as_text(frame[column]) if self.dtype is np.object_ else frame[column].to_numpy()
+            if self.dtype is np.object_ and len(self.columns) == 1:  # the strings as they are made, no copy
+                array = _as_text(frame[self.columns[0]]).reshape(-1, 1)
+            elif self.dtype is np.object_:
+                array = np.empty((len(frame), len(self.columns)), dtype=self.dtype)
+                for position, column in enumerate(self.columns):
+                    array[:, position] = _as_text(frame[column])
+            else:
+                array = _numeric_block([frame[column].to_numpy() for column in self.columns], self.dtype)
         except (ValueError, TypeError) as error:
             raise TargetError(
                 f"model input '{self.name}': columns {self.columns} are not {self.dtype.__name__}: {error}"
             ) from None
         return array[:, 0] if self.rank == 1 else array
+
+
+BLOCK_ROWS = 8192
+"""Rows converted at a time into a numeric input: the block's rows stay in the CPU's cache while every
+column is written into them (a whole column at a time strides over megabytes, twice as slow)."""
+
+
+def _numeric_block(columns: list[np.ndarray], dtype: Any) -> np.ndarray:
+    """The columns side by side, as ``dtype``, in row-major order (what ONNX Runtime reads)."""
+    rows = len(columns[0]) if columns else 0
+    array = np.empty((rows, len(columns)), dtype=dtype)
+    for start in range(0, rows, BLOCK_ROWS):
+        block = array[start : start + BLOCK_ROWS]
+        for position, values in enumerate(columns):
+            block[:, position] = values[start : start + BLOCK_ROWS]
+    return array
 
 
 def _as_text(column: pd.Series) -> np.ndarray:
