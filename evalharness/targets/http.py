@@ -21,7 +21,7 @@ from evalharness.targets.endpoint import EndpointTarget, Outcome
 from evalharness.targets.secrets import clip, expand, redact
 from evalharness.targets.templates import compile_template, render
 
-__all__ = ["EndpointTarget", "HttpTarget", "Outcome"]
+__all__ = ["AnswerPath", "EndpointTarget", "HttpTarget", "Outcome"]
 
 
 def _shape(value: Any) -> str:
@@ -42,6 +42,39 @@ def _shape(value: Any) -> str:
 
 def _rows(count: int) -> str:
     return f"{count} row{'' if count == 1 else 's'}"
+
+
+def _field_keys(node: dict[str, Any]) -> list[str] | None:
+    """The keys of a JMESPath tree made only of fields (``output.label``), or None for anything else."""
+    if node.get("type") == "field":
+        return [node["value"]]
+    if node.get("type") != "subexpression":
+        return None
+    keys: list[str] = []
+    for child in node["children"]:
+        inner = _field_keys(child)
+        if inner is None:
+            return None
+        keys += inner
+    return keys
+
+
+class AnswerPath:
+    """A compiled JMESPath expression. A chain of fields (``output.label``, the usual case) is read by
+    dictionary lookups, as JMESPath reads it (a field of anything but an object is null), without
+    building an interpreter for every answer; any other expression is searched by JMESPath."""
+
+    def __init__(self, jmespath: Any, expression: str) -> None:
+        self.compiled = jmespath.compile(expression)
+        self.keys = _field_keys(self.compiled.parsed)
+
+    def search(self, value: Any) -> Any:
+        """What the expression finds in ``value`` (None when nothing)."""
+        if self.keys is None:
+            return self.compiled.search(value)
+        for key in self.keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
 
 
 def _is_number(value: Any) -> bool:
@@ -104,8 +137,8 @@ class HttpTarget(EndpointTarget):
         # Batch mode follows the template, not batch_size: a template over rows asks for one answer
         # per row, so a lone row's answer is a list of one as well.
         self.batched = spec.body_reads_rows(spec.body)
-        self.label_path = jmespath.compile(spec.label)
-        self.score_path = jmespath.compile(spec.score) if spec.score else None
+        self.label_path = AnswerPath(jmespath, spec.label)
+        self.score_path = AnswerPath(jmespath, spec.score) if spec.score else None
         self.has_score = self.score_path is not None
 
     def _cache_identity(self, spec: Any) -> dict[str, Any]:

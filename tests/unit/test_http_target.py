@@ -154,3 +154,49 @@ def test_a_quote_in_a_raw_value_cannot_break_the_json_body(server) -> None:  # t
     parsed = json.loads(body)
     assert parsed["note"] == "he said &#34;x&#34;, &amp; &lt;b&gt;"
     assert parsed["exact"] == 'he said "x", & <b>'
+
+
+ANSWERS_TO_READ = [{"output": {"label": 1}}, {"output": {"label": None}}, {"output": [1, 2]}, {"output": "text"},
+                   {"output": None}, {}, [], "text", 3, None, {"output": {"label": {"deep": [1]}}}]  # fmt: skip
+
+
+@pytest.mark.parametrize("expression", ["output.label", "output", "output.label.deep", 'output."label"', "missing"])
+@pytest.mark.parametrize("answer", ANSWERS_TO_READ, ids=[repr(a)[:24] for a in ANSWERS_TO_READ])
+def test_a_chain_of_fields_reads_what_jmespath_reads(expression: str, answer: object) -> None:
+    import jmespath
+
+    from evalharness.targets.http import AnswerPath
+
+    path = AnswerPath(jmespath, expression)
+    assert path.keys is not None
+    assert path.search(answer) == jmespath.search(expression, answer)
+
+
+@pytest.mark.parametrize("expression", ["output[0]", "outputs[*].label", "length(output)", "output || other"])
+def test_other_expressions_are_searched_by_jmespath(expression: str) -> None:
+    import jmespath
+
+    from evalharness.targets.http import AnswerPath
+
+    path = AnswerPath(jmespath, expression)
+    assert path.keys is None
+    answer = {"output": [3, 4], "outputs": [{"label": 1}], "other": 2}
+    assert path.search(answer) == jmespath.search(expression, answer)
+
+
+def test_a_bug_of_ours_is_raised_once_every_other_request_has_ended(server) -> None:  # type: ignore[no-untyped-def]
+    url, state = server
+    target = _target(f"{url}/predict", concurrency=4)
+    extract = target._extract
+    seen: list[object] = []
+
+    def broken(answer: object, count: int) -> object:
+        seen.append(answer)
+        if len(seen) == 3:
+            raise RuntimeError("a bug")
+        return extract(answer, count)
+
+    target._extract = broken
+    with pytest.raises(RuntimeError, match="a bug"):
+        target.predict(two_feature_frame(rows=20))
+    assert len(seen) == 20  # the workers went on with the other rows before it was raised
