@@ -173,33 +173,40 @@ class EndpointTarget:
         return outcome
 
     async def _run(self, chunks: list[list[dict[str, Any]]]) -> list[Outcome]:
+        """Every chunk's outcome, in order. ``concurrency`` workers take the chunks in order, one request at a
+        time each: at most ``concurrency`` in flight, with as many tasks, however many rows (a task and a
+        semaphore wait per request cost a tenth of the client's time at thousands of requests a second)."""
         import aiohttp
 
-        limit = asyncio.Semaphore(self.spec.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.spec.timeout_s)
         connector = aiohttp.TCPConnector(limit=self.spec.concurrency)
         bar = progress_bar(self.progress, len(chunks), self.label)
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        results: list[Outcome | Exception | None] = [None] * len(chunks)
+        next_chunks = iter(range(len(chunks)))  # shared by the workers: each takes the next chunk
 
-            async def bounded(chunk: list[dict[str, Any]]) -> Outcome:
-                async with limit:
-                    outcome = await self._request(session, chunk)
+        async def worker(session: Any) -> None:
+            for index in next_chunks:
+                try:
+                    results[index] = await self._request(session, chunks[index])
+                except Exception as error:  # a bug of ours: raised below, once every other chunk has ended
+                    results[index] = error
+                    continue
                 bar.update(1)
-                return outcome
 
-            tasks = [asyncio.ensure_future(bounded(chunk)) for chunk in chunks]
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            workers = [asyncio.ensure_future(worker(session)) for _ in range(min(self.spec.concurrency, len(chunks)))]
             deadline = getattr(self.spec, "deadline_s", None)
-            done, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
+            _, pending = await asyncio.wait(workers, timeout=deadline) if workers else (set(), set())
             for task in pending:
                 task.cancel()
             bar.close()
-            for task in done:  # retrieve every exception, so a bug of ours raises once below, not once a task
-                task.exception()
-            late = f"the suite deadline of {deadline} s passed before an answer"
-            return [
-                task.result() if task in done else Outcome("timeout", [None] * len(chunk), [None] * len(chunk), late)
-                for task, chunk in zip(tasks, chunks)
-            ]
+        late = f"the suite deadline of {deadline} s passed before an answer"
+        outcomes = []
+        for result, chunk in zip(results, chunks):
+            if isinstance(result, Exception):
+                raise result
+            outcomes.append(result or Outcome("timeout", [None] * len(chunk), [None] * len(chunk), late))
+        return outcomes
 
     def request_rows(self, frame: pd.DataFrame) -> list[list[dict[str, Any]]]:
         """The rows of each request, ``batch_size`` at a time: the id and input columns only (never the
