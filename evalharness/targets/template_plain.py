@@ -16,6 +16,8 @@ with its budgets and its messages.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from jinja2 import Environment, nodes
@@ -28,6 +30,24 @@ PLAIN_CHARS = 2**16
 PLAIN_ITEMS = 1024
 """The most items a list or dict value may have to be written plainly."""
 _PLAIN_TYPES = frozenset({float, bool, str, type(None)})
+_CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
+def _number_json(value: Any) -> str | None:
+    """``json.dumps``' own text for a float, a whole number, a boolean or None (what its C encoder writes:
+    ``repr``, or NaN and Infinity); None for any other value."""
+    kind = type(value)
+    if kind is float:
+        if value != value:
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool or value is None:
+        return _CONSTANTS[value]
+    return None
 
 
 def _leaf_chars(value: Any, whole_int_limit: bool) -> int | None:
@@ -65,48 +85,51 @@ def _value_chars(value: Any) -> int | None:
 class PlainBody:
     """A template of literal text and ``{{ name | tojson }}`` parts, rendered by joining them."""
 
-    def __init__(self, parts: list[str | None], names: list[str], environment: Environment) -> None:
-        self.parts = parts  # literal text, or None where the next name's JSON goes
+    def __init__(self, texts: list[str], names: list[str], environment: Environment) -> None:
+        self.texts = texts  # the literal text before each name's JSON, and after the last one
         self.names = names
         self.dumps = environment.policies["json.dumps_function"]
         self.dumps_kwargs = environment.policies["json.dumps_kwargs"]
+        # Numbers are written directly when the JSON is json.dumps' own (the default policy).
+        self.numbers_directly = self.dumps in (None, json.dumps)
 
     @classmethod
     def recognise(cls, environment: Environment, source: str) -> PlainBody | None:
         """The plain body of ``source``, or None when it holds anything but text and ``{{ name | tojson }}``."""
+        if len(source) > PLAIN_CHARS:  # a long literal text takes the bounded render and its output cap
+            return None
         body = environment.parse(source).body
         outputs = [node for node in body if isinstance(node, nodes.Output)]
         if len(outputs) != len(body):
             return None
-        parts: list[str | None] = []
-        names: list[str] = []
-        if len(source) > PLAIN_CHARS:  # a long literal text takes the bounded render and its output cap
-            return None
+        texts, names = [""], []
         for node in (part for output in outputs for part in output.nodes):
             if isinstance(node, nodes.TemplateData):
-                parts.append(node.data)
+                texts[-1] += node.data
             elif isinstance(node, nodes.Filter) and isinstance(node.node, nodes.Name) and _is_plain_tojson(node):
-                parts.append(None)
                 names.append(node.node.name)
+                texts.append("")
             else:
                 return None
-        return cls(parts, names, environment)
+        return cls(texts, names, environment)
 
     def render(self, context: dict[str, Any]) -> str | None:
         """The rendered text, or None when a name is missing or a value is not plain."""
-        values = []
+        pieces = [self.texts[0]]
         budget = PLAIN_CHARS
-        for name in self.names:
+        for name, text in zip(self.names, self.texts[1:]):
             if name not in context:
                 return None
             value = context[name]
-            chars = _value_chars(value)
-            if chars is None or chars > budget:
-                return None
-            budget -= chars
-            values.append(htmlsafe_json_dumps(value, dumps=self.dumps, **self.dumps_kwargs))
-        written = iter(values)
-        return "".join(next(written) if part is None else part for part in self.parts)
+            written = _number_json(value) if self.numbers_directly else None
+            if written is None or (type(value) is int and abs(value) > MAX_SIZE):
+                chars = _value_chars(value)
+                if chars is None or chars > budget:
+                    return None
+                budget -= chars
+                written = htmlsafe_json_dumps(value, dumps=self.dumps, **self.dumps_kwargs)
+            pieces += (written, text)
+        return "".join(pieces)
 
 
 def _is_plain_tojson(node: nodes.Filter) -> bool:
