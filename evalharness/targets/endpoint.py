@@ -213,7 +213,7 @@ class EndpointTarget:
         expected answer), missing values as None. The load driver builds its requests from these too."""
         if self.fields is not None:
             frame = frame[[column for column in self.fields if column in frame.columns]]
-        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        records = _records(frame.astype(object).where(frame.notna(), None))
         size = self.spec.batch_size
         return [records[start : start + size] for start in range(0, len(records), size)]
 
@@ -287,6 +287,24 @@ class EndpointTarget:
 
     def close(self) -> None:
         """Nothing is kept open between predictions."""
+
+
+_NATIVE = frozenset({float, int, bool, str, type(None)})
+
+
+def _records(objects: pd.DataFrame) -> list[dict[str, Any]]:
+    """``objects.to_dict(orient="records")`` for a frame of object columns, the same values, built a column at
+    a time: only a column holding numpy or pandas scalars is boxed value by value, with pandas' own boxing."""
+    from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]  # to_dict's own boxing
+
+    names = objects.columns.tolist()
+    columns = []
+    for position in range(len(names)):
+        values = objects.iloc[:, position].tolist()
+        if not set(map(type, values)) <= _NATIVE:
+            values = [value if type(value) in _NATIVE else maybe_box_native(value) for value in values]
+        columns.append(values)
+    return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(objects))]
 
 
 def _objects(values: list[Any]) -> np.ndarray:

@@ -200,3 +200,21 @@ def test_a_bug_of_ours_is_raised_once_every_other_request_has_ended(server) -> N
     with pytest.raises(RuntimeError, match="a bug"):
         target.predict(two_feature_frame(rows=20))
     assert len(seen) == 20  # the workers went on with the other rows before it was raised
+
+
+def test_request_rows_hold_what_pandas_to_dict_gives() -> None:
+    import pandas as pd
+
+    from evalharness.targets.endpoint import _records
+
+    frame = pd.DataFrame({
+        "a": [1.5, np.nan, 2.0], "b": pd.array([1, None, 3], dtype="Int64"), "c": ["x", None, "z"],
+        "d": pd.to_datetime(["2024-01-01", None, "2024-01-03"]), "e": [np.float32(1.5), np.int64(3), True],
+        "f": [True, False, True], "g": pd.Categorical(["p", "q", None]), "h": [[1, 2], {"k": 1}, None],
+        "i": pd.array(["s", None, "t"], dtype="string"),
+    })  # fmt: skip
+    for case in (frame, two_feature_frame(rows=20), pd.DataFrame(index=range(3)), pd.DataFrame({"x": []})):
+        objects = case.astype(object).where(case.notna(), None)
+        expected, records = objects.to_dict(orient="records"), _records(objects)
+        assert records == expected
+        assert [list(map(type, row.values())) for row in records] == [list(map(type, row.values())) for row in expected]
