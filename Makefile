@@ -71,6 +71,9 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_load_fidelity.py
 	$(BIN)/python benchmarks/bench_load_timeline.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_intervals.py
+	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) .venv-mlserver reports/*.json reports/*.xml reports/*.html .pytest_cache
