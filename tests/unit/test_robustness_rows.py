@@ -34,10 +34,8 @@ robustness:
 """
 
 
-def test_only_the_changed_rows_are_asked_again_and_in_one_call(tmp_path: Path) -> None:
-    from evalharness.perturb.recipes import apply_recipe, recipe_rng
-
-    run = SuiteRun(load_suite(demo_project(tmp_path, RECIPES, rows=2000)))
+def _evaluate_counting(run: SuiteRun, gate: str) -> tuple[Any, list[int]]:
+    """The gate's record, and the rows of every call the target got for it (after the clean answers)."""
     asked: list[int] = []
     predict = run.predict_frame
 
@@ -48,10 +46,17 @@ def test_only_the_changed_rows_are_asked_again_and_in_one_call(tmp_path: Path) -
     run.predict_frame = counting  # type: ignore[method-assign]
     try:
         run.predictions()
-        asked.clear()  # the clean answers
-        gate = run.evaluate_gate("robustness", "robustness")
+        asked.clear()
+        return run.evaluate_gate(gate, gate), asked
     finally:
         run.close()
+
+
+def test_only_the_changed_rows_are_asked_again_and_in_one_call(tmp_path: Path) -> None:
+    from evalharness.perturb.recipes import apply_recipe, recipe_rng
+
+    run = SuiteRun(load_suite(demo_project(tmp_path, RECIPES, rows=2000)))
+    gate, asked = _evaluate_counting(run, "robustness")
     frame, recipes = run.frame(), run.spec.declared_metrics()["robustness"].perturb
     inputs = frame[["x1", "x2"]]
     perturbed = [
@@ -117,20 +122,7 @@ consistency:
 
 def test_checks_ask_only_about_the_rows_their_transform_changed(tmp_path: Path) -> None:
     run = SuiteRun(load_suite(demo_project(tmp_path, CHECKS, rows=1500)))
-    asked: list[int] = []
-    predict = run.predict_frame
-
-    def counting(frame: pd.DataFrame) -> Any:
-        asked.append(len(frame))
-        return predict(frame)
-
-    run.predict_frame = counting  # type: ignore[method-assign]
-    try:
-        run.predictions()
-        asked.clear()
-        gate = run.evaluate_gate("consistency", "consistency")
-    finally:
-        run.close()
+    gate, asked = _evaluate_counting(run, "consistency")
     positive = int((run.frame()["x1"] > 0).sum())
     assert asked == [positive]  # one call; the identity transform asks nothing
     rules = {rule["name"]: rule for rule in gate.details["rules"]}
@@ -146,16 +138,7 @@ def test_changed_rows_are_asked_in_bounded_batches_with_the_same_answers(
 
     def gate_and_calls(folder: Path) -> tuple[Any, list[int]]:
         folder.mkdir()
-        run = SuiteRun(load_suite(demo_project(folder, RECIPES, rows=2000)))
-        asked: list[int] = []
-        predict = run.predict_frame
-        run.predict_frame = lambda frame: asked.append(len(frame)) or predict(frame)  # type: ignore[method-assign]
-        try:
-            run.predictions()
-            asked.clear()
-            return run.evaluate_gate("robustness", "robustness"), asked
-        finally:
-            run.close()
+        return _evaluate_counting(SuiteRun(load_suite(demo_project(folder, RECIPES, rows=2000))), "robustness")
 
     whole, one_call = gate_and_calls(tmp_path / "whole")
     monkeypatch.setattr(reanswer, "BATCH_ROWS", 250)
