@@ -196,7 +196,7 @@ def terms_bootstrap(terms: RatioTerms, settings: MetricSettings, name: str) -> t
     total = int(frequency.sum())
     draws = rng_for(settings, name).multinomial(total, frequency / total, size=settings.resamples)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return terms.value(draws.astype(float) @ distinct), "bootstrap (rows, as multinomial counts over kinds of row)"
+        return terms.value(draws.astype(float) @ distinct), "bootstrap (rows, multinomial over kinds)"
 
 
 def ratio_parts(numerator: np.ndarray, denominator: np.ndarray, fill: float = float("nan")) -> dict[str, Any]:

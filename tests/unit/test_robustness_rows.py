@@ -75,7 +75,7 @@ def test_only_the_changed_rows_are_asked_again_and_in_one_call(tmp_path: Path) -
     worst = np.minimum.reduce([clean, *(right(p) for p in perturbed)])
     assert gate.value == pytest.approx(worst.mean() / clean.mean(), abs=1e-15)
     assert [v["flip_rate"] for v in gate.details["variants"]][1] == 0.0
-    assert gate.method.startswith("bootstrap (rows, as multinomial")
+    assert gate.method == "bootstrap (rows, multinomial over kinds)"
 
 
 def test_row_kinds_are_the_distinct_rows_and_their_counts() -> None:
