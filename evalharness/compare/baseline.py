@@ -39,7 +39,7 @@ class BaselineSide:
     """The suite's ``baseline:`` target, its predictions and its metric values (each computed once)."""
 
     def __init__(self, run: SuiteRun) -> None:
-        from evalharness.runner import declared_target
+        from evalharness.suite_facts import declared_target
 
         self.run = run
         self.spec = run.spec.baseline
