@@ -193,28 +193,25 @@ def summarise_cold_starts(runs: list[dict[str, Any]], options: ColdStartSpec) ->
     }
 
 
-def _announce(progress: Any, number: int, repeats: int) -> None:
-    if progress is not None:
-        progress.cold_start(number, repeats)
+def _repeated(options: ColdStartSpec, once: Callable[[], dict[str, Any]], progress: Any) -> dict[str, Any]:
+    """``options.repeats`` cold starts by ``once``, each announced on ``progress`` (a LoadProgress) if given."""
+    runs = []
+    for number in range(1, options.repeats + 1):
+        if progress is not None:
+            progress.cold_start(number, options.repeats)
+        runs.append(once())
+    return summarise_cold_starts(runs, options)
 
 
 def cold_starts(
     spec: ServerSpec, options: ColdStartSpec, request: dict[str, Any], cwd: Path, progress: Any = None
 ) -> dict[str, Any]:
     """``repeats`` cold starts of the suite's server (each shown on ``progress``, a LoadProgress, if given)."""
-    runs = []
-    for number in range(1, options.repeats + 1):
-        _announce(progress, number, options.repeats)
-        runs.append(cold_start_once(spec, options, request, cwd))
-    return summarise_cold_starts(runs, options)
+    return _repeated(options, lambda: cold_start_once(spec, options, request, cwd), progress)
 
 
 def engine_cold_starts(
     suite: Path, options: ColdStartSpec, rows: list[dict[str, Any]], side: str = "target", progress: Any = None
 ) -> dict[str, Any]:
     """``repeats`` cold starts of the suite's local engine (or its baseline's), each in a fresh process."""
-    runs = []
-    for number in range(1, options.repeats + 1):
-        _announce(progress, number, options.repeats)
-        runs.append(engine_cold_start_once(suite, options, rows, side))
-    return summarise_cold_starts(runs, options)
+    return _repeated(options, lambda: engine_cold_start_once(suite, options, rows, side), progress)
