@@ -78,6 +78,7 @@ class _Pool:
         self.answers: list[Answers] = []
         self.pending: list[tuple[int, np.ndarray, pd.DataFrame]] = []  # (variant, row positions, their inputs)
         self.pending_rows = 0
+        self.copied: set[int] = set()  # variants whose answers are their own arrays, written in place
 
     def add(self, variant: Variant) -> None:
         """Note the variant's changed rows; ask the target whenever a full batch is waiting."""
@@ -99,18 +100,21 @@ class _Pool:
         start = 0
         for index, positions, _ in self.pending:
             rows = slice(start, start + len(positions))
-            self.answers[index] = _merged(self.answers[index], positions, answer, rows)
+            self.answers[index] = _merged(self.answers[index], positions, answer, rows, index in self.copied)
+            self.copied.add(index)
             start += len(positions)
         self.pending, self.pending_rows = [], 0
 
 
-def _merged(before: Answers, positions: np.ndarray, answer: Any, rows: slice) -> Answers:
-    """``before`` with the rows at ``positions`` answered by ``answer``'s ``rows``."""
+def _merged(before: Answers, positions: np.ndarray, answer: Any, rows: slice, own: bool) -> Answers:
+    """``before`` with the rows at ``positions`` answered by ``answer``'s ``rows``: copied the first
+    time (``before`` then shares the clean answers), written in place when it is already ``own``."""
     new_label = np.asarray(answer.label)[rows]
-    label = before.label.astype(np.result_type(before.label.dtype, new_label.dtype), copy=True)
+    dtype = np.result_type(before.label.dtype, new_label.dtype)
+    label = before.label if own and dtype == before.label.dtype else before.label.astype(dtype, copy=True)
     label[positions] = new_label
     if before.score is None or answer.score is None:
         return Answers(label, None)
-    score = np.asarray(before.score, dtype=float).copy()
+    score = before.score if own else np.asarray(before.score, dtype=float).copy()
     score[positions] = np.asarray(answer.score, dtype=float)[rows]
     return Answers(label, score)
