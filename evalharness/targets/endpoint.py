@@ -295,7 +295,10 @@ _NATIVE = frozenset({float, int, bool, str, type(None)})
 def _records(objects: pd.DataFrame) -> list[dict[str, Any]]:
     """``objects.to_dict(orient="records")`` for a frame of object columns, the same values, built a column at
     a time: only a column holding numpy or pandas scalars is boxed value by value, with pandas' own boxing."""
-    from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]  # to_dict's own boxing
+    try:  # to_dict's own boxing; a private name, so a pandas without it takes to_dict itself
+        from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]
+    except ImportError:
+        return [{str(key): value for key, value in row.items()} for row in objects.to_dict(orient="records")]
 
     names = objects.columns.tolist()
     columns = []
