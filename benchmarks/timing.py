@@ -1,9 +1,11 @@
 """Timing shared by the benchmarks: A and B alternate on every repeat, and the ratio is taken per pair.
 
 The machine is shared (two cores; tests and other benchmarks run beside these), so a slow spell
-must hit both sides of a comparison alike. Each repeat times A, then B, back to back; the ratio of
+must hit both sides of a comparison alike. Each repeat times A and B back to back; the ratio of
 that pair is one sample, and the samples' minimum, median and maximum are reported, so the spread
-shows how much the machine moved while measuring.
+shows how much the machine moved while measuring. The order swaps on every repeat (A B, then B A;
+several functions rotate), so neither side always runs second, after the other has filled the caches
+or freed its memory.
 """
 
 from __future__ import annotations
@@ -87,26 +89,34 @@ Measure = Callable[[Callable[[], Any]], float]
 
 
 def alternate(a: Callable[[], Any], b: Callable[[], Any], repeats: int = 7, measure: Measure = seconds) -> RatioStats:
-    """Time ``a`` then ``b``, ``repeats`` times over; ``measure`` times one call (wall seconds by default; a
-    benchmark whose calls time themselves passes ``lambda call: call()``)."""
+    """Time ``a`` and ``b`` back to back, ``repeats`` times over, ``a`` first on even repeats and ``b`` first on
+    odd ones; ``measure`` times one call (wall seconds by default; a benchmark whose calls time themselves
+    passes ``lambda call: call()``)."""
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     a_times, b_times = [], []
-    for _ in range(repeats):
-        a_times.append(measure(a))
-        b_times.append(measure(b))
+    for repeat in range(repeats):
+        if repeat % 2:
+            b_times.append(measure(b))
+            a_times.append(measure(a))
+        else:
+            a_times.append(measure(a))
+            b_times.append(measure(b))
     return RatioStats(tuple(a_times), tuple(b_times))
 
 
 def alternate_many(functions: dict[str, Callable[[], Any]], repeats: int = 7) -> dict[str, tuple[float, ...]]:
     """Wall seconds of each function, all of them called in turn on every repeat, for benchmarks that
-    compare several ways against one reference; pair any two with :func:`paired`."""
+    compare several ways against one reference; pair any two with :func:`paired`. The order rotates by
+    one place on each repeat, so each function runs first, second and so on equally often."""
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     times: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            times[name].append(seconds(function))
+    names = list(functions)
+    for repeat in range(repeats):
+        shift = repeat % len(names) if names else 0
+        for name in names[shift:] + names[:shift]:
+            times[name].append(seconds(functions[name]))
     return {name: tuple(values) for name, values in times.items()}
 
 
