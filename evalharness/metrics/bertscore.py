@@ -26,6 +26,7 @@ from evalharness._optional import require
 from evalharness.compare.options import ComparableOptions
 from evalharness.metrics.answers import answer_texts
 from evalharness.metrics.base import MetricSettings, MetricValue
+from evalharness.metrics.bert_batches import score_pairs
 from evalharness.metrics.stats import bootstrap_rows, percentile_interval, ratio_parts
 from evalharness.predictions import Predictions
 from evalharness.suite.fields import Bounds, GateOptions
@@ -93,7 +94,8 @@ def _device(choice: str) -> str:
 
 
 def score_texts(candidates: list[str], references: list[str], options: BertScoreOptions, base_dir: Path) -> Any:
-    """Per-row (precision, recall, F1) tensors, exactly as bert-score computes them."""
+    """Per-row (precision, recall, F1) tensors, as bert-score computes them (:mod:`bert_batches`: its model
+    and matching, tighter batches)."""
     folder = model_folder(options, base_dir)
     baseline = str((base_dir / options.baseline_path).resolve()) if options.baseline_path else None
     model = scorer(str(folder), options.num_layers or last_layer(folder), options.idf, options.rescale_with_baseline,
@@ -104,10 +106,10 @@ def score_texts(candidates: list[str], references: list[str], options: BertScore
             model.compute_idf(references)  # from every reference, repeats included: they count for idf
     pairs, rows = distinct_pairs(candidates, references)
     if len(pairs) == len(candidates):
-        return model.score(candidates, references, batch_size=options.batch_size)
+        return score_pairs(model, candidates, references, options.batch_size)
     # Canned answers and shared references repeat: a pair's score depends only on its two texts, so
     # each distinct pair is scored once and its scores are copied to every row that has it.
-    scores = model.score([pair[0] for pair in pairs], [pair[1] for pair in pairs], batch_size=options.batch_size)
+    scores = score_pairs(model, [pair[0] for pair in pairs], [pair[1] for pair in pairs], options.batch_size)
     import torch
 
     index = torch.as_tensor(rows, dtype=torch.long)
