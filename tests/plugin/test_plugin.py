@@ -215,15 +215,14 @@ def test_missing_optional_dependency_names_the_install_command(
     assert "pip install 'evalharness[onnx]'" in result.stderr.str()
 
 
-def test_missing_scipy_for_drift_names_the_install_command(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_drift_runs_without_scipy(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drift's KS test is our own: a suite with a drift gate runs where scipy cannot be imported."""
     demo_project(pytester.path, "drift: {reference: data.csv, max: 0.2}")
     monkeypatch.setitem(sys.modules, "scipy", None)
     result = pytester.runpytest_inprocess("--evalharness", "suite.yaml")
-    assert result.ret == 4
-    assert "suite.yaml: metric 'drift' needs the Python package 'scipy'" in result.stderr.str()
-    assert "pip install 'evalharness[drift]'" in result.stderr.str()
+    assert "scipy" not in result.stderr.str()
+    assert result.ret == 0
+    assert "drift" in result.stdout.str()
 
 
 def test_no_reports_option(pytester: pytest.Pytester, suite: Path) -> None:
