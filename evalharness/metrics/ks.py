@@ -79,18 +79,21 @@ def exact_pvalue(n1: int, n2: int, d: float) -> tuple[float, float | None]:
     d = h * 1.0 / lcm
     if h == 0:
         return d, 1.0
-    p = equal_sizes_pvalue(n1, h) if n1 == n2 else lattice_pvalue(n1, n2, h)
-    if 1.0 < p <= 1.0 + 1e-12:  # rounding of a sure exit
-        p = 1.0
+    if n1 == n2:  # rounding can take this sum past 1, where scipy gives up on it: so do we
+        p = equal_sizes_pvalue(n1, h)
+    else:  # a share of paths, at most 1 in scipy's arithmetic; ours may round past it
+        p = min(lattice_pvalue(n1, n2, h), 1.0)
     return d, (p if 0.0 <= p <= 1.0 else None)
 
 
 def equal_sizes_pvalue(n: int, h: int) -> float:
     """P(D >= h/n) for two samples of n: 2 * (A0 - A0*A1 + A0*A1*A2 - ...) evaluated from the inside out,
-    where A_k is binom(2n, n - (k+1)h) / binom(2n, n - kh) as a product of h ratios."""
-    k = np.arange(n // h + 1)[:, None]
-    j = np.arange(h)[None, :]
-    ratios = np.prod((n - k * h - j) / (n + k * h + j + 1.0), axis=1)
+    where A_k is binom(2n, n - (k+1)h) / binom(2n, n - kh) as a product of h ratios, multiplied and
+    divided in scipy's order so the sum rounds as scipy's does (it decides when to give up on it)."""
+    k = np.arange(n // h + 1, dtype=float)
+    ratios = np.ones_like(k)
+    for j in range(h):
+        ratios = (n - k * h - j) * ratios / (n + k * h + j + 1)
     total = 0.0
     for ratio in ratios[::-1].tolist():
         total = ratio * (1.0 - total)
