@@ -17,6 +17,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -97,13 +98,31 @@ class EndpointTarget:
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
         raise NotImplementedError
 
+    def _body(self, rows: list[dict[str, Any]]) -> tuple[Any, bytes | None]:
+        """The request's JSON value (what the cache keys on) and, where the target has them already, the
+        exact bytes to send; None lets aiohttp serialise the value."""
+        return self._payload(rows), None
+
+    @cached_property
+    def _json_headers(self) -> dict[str, str]:
+        """The headers of a body sent as bytes: the suite's, with ``Content-Type: application/json`` unless
+        the suite sets a content type of its own."""
+        if any(name.lower() == "content-type" for name in self.headers):
+            return self.headers
+        return {"Content-Type": "application/json", **self.headers}
+
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
         raise NotImplementedError
 
     async def _answer(self, reply: Any, count: int, sent: float) -> Outcome:
         """A successful reply as an outcome; JSON by default (streaming targets override this).
         ``sent`` is when the request was sent (``time.perf_counter``), where token timings start."""
-        labels, scores = self._extract(json.loads(await reply.text()), count)
+        body = await reply.read()
+        try:  # JSON is UTF-8 (RFC 8259): parsed from the bytes, without decoding them to text first
+            answer = json.loads(body)
+        except UnicodeDecodeError:  # another encoding: the charset the reply declares
+            answer = json.loads(await reply.text())
+        labels, scores = self._extract(answer, count)
         return Outcome("ok", labels, scores)
 
     async def _request(self, session: Any, rows: list[dict[str, Any]]) -> Outcome:
@@ -113,14 +132,14 @@ class EndpointTarget:
         reported is the same text, whether it was asked now or read back from the cache.
         """
         try:
-            payload = self._payload(rows)
+            payload, encoded = self._body(rows)
         except (ValueError, TypeError) as error:
             detail = clip(f"body template: {error}", 200)
             return Outcome("parse_error", [None] * len(rows), [None] * len(rows), detail)
         cached = self._cached(payload, len(rows))
         if cached is not None:
             return cached
-        answered = _redacted(await self._attempts(session, payload, rows))
+        answered = _redacted(await self._attempts(session, payload, encoded, rows))
         if answered.kind in ANSWERED and self.cache is not None:  # failures are never cached
             self.cache.put(payload, {"labels": answered.labels, "scores": answered.scores,
                                      "timings": answered.timings, "raw": answered.raw,
@@ -140,17 +159,20 @@ class EndpointTarget:
         return _redacted(Outcome(kind, cached["labels"], cached["scores"], detail, 0, cached.get("timings"),
                                  cached.get("raw")))  # fmt: skip
 
-    async def _attempts(self, session: Any, payload: Any, rows: list[dict[str, Any]]) -> Outcome:
-        """The request, retried as the spec allows; exactly one outcome."""
+    async def _attempts(self, session: Any, payload: Any, encoded: bytes | None, rows: list[dict[str, Any]]) -> Outcome:
+        """The request, retried as the spec allows; exactly one outcome. ``encoded``, where given, is sent
+        as it is (``payload`` is then only what it says, for the cache)."""
         import aiohttp
 
+        body = {"json": payload, "headers": self.headers} if encoded is None else {
+            "data": encoded, "headers": self._json_headers}  # fmt: skip
         outcome = Outcome("http_error", [None] * len(rows), [None] * len(rows))
         for attempt in range(self.spec.retries + 1):
             outcome.attempts = attempt + 1
             retry_after = None
             try:
                 sent = time.perf_counter()
-                async with session.request(self.method, self.url, json=payload, headers=self.headers) as reply:
+                async with session.request(self.method, self.url, **body) as reply:
                     if reply.status < 400:
                         answered = await self._answer(reply, len(rows), sent)
                         answered.attempts = attempt + 1

@@ -149,11 +149,18 @@ class HttpTarget(EndpointTarget):
         return identity
 
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
+        return json.loads(self._rendered(rows))
+
+    def _body(self, rows: list[dict[str, Any]]) -> tuple[Any, bytes | None]:
+        """The rendered template, checked as JSON and sent as it was rendered (not parsed and written again)."""
+        text = self._rendered(rows)
+        return json.loads(text), text.encode()
+
+    def _rendered(self, rows: list[dict[str, Any]]) -> str:
+        """The body template rendered for ``rows``: over ``rows`` in batch mode, else over the one row."""
         if self.batched:
-            text = render(self.body, rows=rows)
-        else:
-            text = render(self.body, **rows[0], row=rows[0])
-        return json.loads(text)
+            return render(self.body, rows=rows)
+        return render(self.body, **rows[0], row=rows[0])
 
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
         return self._batch(answer, count) if self.batched else self._row(answer)

@@ -218,3 +218,57 @@ def test_request_rows_hold_what_pandas_to_dict_gives() -> None:
         expected, records = objects.to_dict(orient="records"), _records(objects)
         assert records == expected
         assert [list(map(type, row.values())) for row in records] == [list(map(type, row.values())) for row in expected]
+
+
+def _recording_app(seen: list[tuple[bytes, str]]):  # type: ignore[no-untyped-def]
+    """Answers every row with label 1 and keeps each request's raw body and content type."""
+    from aiohttp import web
+
+    async def predict(request: web.Request) -> web.Response:
+        seen.append((await request.read(), request.headers.get("Content-Type", "")))
+        return web.json_response({"output": {"label": 1, "probability": 0.5}})
+
+    app = web.Application()
+    app.router.add_post("/predict", predict)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("headers", "content_type"),
+    [({}, "application/json"), ({"content-type": "application/vnd.model+json"}, "application/vnd.model+json")],
+)
+def test_the_body_goes_out_as_the_template_rendered_it(headers: dict[str, str], content_type: str) -> None:
+    from tests.servers import serve_app
+
+    seen: list[tuple[bytes, str]] = []
+    frame = two_feature_frame(rows=3)
+    body = '{ "row_id": {{ row_id | tojson }},  "x": [{{ x1 | tojson }}, {{ x2 | tojson }}], "note": "café" }'
+    with serve_app(_recording_app(seen)) as url:
+        output = _target(f"{url}/predict", body=body, headers=headers).predict(frame)
+    assert output.label.tolist() == [1, 1, 1]
+    rows = frame.to_dict(orient="records")
+    expected = {
+        f'{{ "row_id": {json.dumps(row["row_id"])},  "x": [{json.dumps(row["x1"])}, {json.dumps(row["x2"])}], '
+        '"note": "café" }'.encode()
+        for row in rows
+    }
+    assert {raw for raw, _ in seen} == expected  # not parsed and written again: spacing and UTF-8 kept
+    assert {kind for _, kind in seen} == {content_type}  # the suite's own content type wins
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "utf-16"])
+def test_an_answer_is_read_in_the_charset_it_declares(charset: str) -> None:
+    from aiohttp import web
+
+    from tests.servers import serve_app
+
+    async def predict(request: web.Request) -> web.Response:
+        await request.read()
+        text = json.dumps({"output": {"label": "café", "probability": 0.5}}, ensure_ascii=False)
+        return web.Response(body=text.encode(charset), content_type="application/json", charset=charset)
+
+    app = web.Application()
+    app.router.add_post("/predict", predict)
+    with serve_app(app) as url:
+        output = _target(f"{url}/predict").predict(two_feature_frame(rows=2))
+    assert output.label.tolist() == ["café", "café"]
