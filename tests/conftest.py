@@ -1,7 +1,13 @@
-"""Shared fixtures: small real projects (ONNX model + dataset + suite) in temporary folders."""
+"""Shared fixtures: small real projects (ONNX model + dataset + suite) in temporary folders.
+
+pytester restores ``sys.modules`` after each in-process run, and an extension module such as onnx
+cannot be initialised twice in one process (nanobind aborts it: "refusing to add duplicate key"), so
+they are imported once here, before any snapshot is taken, for every folder of tests that uses pytester.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -10,6 +16,12 @@ import pytest
 from tests.builders import demo_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+for _module in ("numpy", "pandas", "pyarrow", "onnx", "onnxruntime", "pydantic", "jinja2", "xdist"):
+    try:
+        importlib.import_module(_module)
+    except ImportError:
+        pass
 JUNIT_XSD = REPO_ROOT.parent / "shared" / "schemas" / "junit-10.xsd"
 if not JUNIT_XSD.is_file():
     JUNIT_XSD = REPO_ROOT / "tests" / "schemas" / "junit-10.xsd"

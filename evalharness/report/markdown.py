@@ -86,16 +86,18 @@ def _environment() -> Any:
     import jinja2
 
     from evalharness.report.render import templates_dir
+    from evalharness.report.template_cache import bytecode_cache
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=True,  # and every value leaves finalize as Markup, escaped for Markdown and HTML
-        finalize=_markdown,
-        undefined=jinja2.ChainableUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    options: dict[str, Any] = {
+        "autoescape": True,  # and every value leaves finalize as Markup, escaped for Markdown and HTML
+        "finalize": _markdown,
+        "undefined": jinja2.ChainableUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+    }
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                             bytecode_cache=bytecode_cache("markdown", options), **options)  # fmt: skip
     env.filters.update(
         number=lambda value: Markup(markdown_cell(format_number(value), None)),
         interval=lambda value: Markup(markdown_cell(format_interval(value), None)),

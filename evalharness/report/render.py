@@ -19,6 +19,7 @@ from evalharness.report.failure import format_cell, format_gate_failure, ordered
 from evalharness.report.figures import gate_figures, has_suite_figures, suite_figures
 from evalharness.report.load_figures import load_figures
 from evalharness.report.sparkline import sparkline
+from evalharness.report.template_cache import bytecode_cache
 from evalharness.report.text import format_delta, format_interval, format_number, format_p_value, format_ratio
 from evalharness.untrusted import untrusted, untrusted_lines
 
@@ -61,14 +62,15 @@ def environment() -> Any:
     """The Jinja environment: autoescape always on, every value made safe before escaping."""
     import jinja2
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=True,
-        finalize=_finalize,
-        undefined=jinja2.ChainableUndefined,  # partial records (a failed target) still render
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    options: dict[str, Any] = {
+        "autoescape": True,
+        "finalize": _finalize,
+        "undefined": jinja2.ChainableUndefined,  # partial records (a failed target) still render
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                             bytecode_cache=bytecode_cache("html", options), **options)  # fmt: skip
     env.filters.update(
         cell=format_cell, text=untrusted, number=format_number, interval=format_interval,
         failure_text=format_gate_failure, load_figures=lambda load, index: load_figures(index, load),
