@@ -72,6 +72,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_load_timeline.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_intervals.py
+	$(BIN)/python benchmarks/bench_ks.py
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_scale.py
 

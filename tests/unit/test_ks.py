@@ -72,6 +72,7 @@ def test_identical_samples_have_p_one() -> None:
     assert_matches_scipy(values, values[::-1].copy())
 
 
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful:RuntimeWarning")  # scipy says so
 def test_equal_sizes_fall_back_where_scipy_does() -> None:
     """Seven against seven, one value apart: scipy's alternating sum rounds past 1, so it answers with the
     asymptotic distribution; so must we."""
@@ -108,6 +109,7 @@ def test_asymptotic_branch_uses_pelz_good_for_large_n() -> None:
     assert_matches_scipy(rng.normal(size=210_000), rng.normal(size=220_000))
 
 
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful:RuntimeWarning")  # scipy says so
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.integers(-5, 5), min_size=1, max_size=60),
