@@ -64,6 +64,15 @@ def _file_problems(suite: LoadedSuite) -> list[Problem]:
     return problems
 
 
+def declared_metric_names(data: dict[str, Any]) -> frozenset[str] | None:
+    """The metric names a suite document writes under ``metrics`` (None when that is not a mapping:
+    the full model then says what is wrong with it)."""
+    section = data.get("metrics")
+    if not isinstance(section, dict):
+        return None
+    return frozenset(key for key in section if isinstance(key, str))
+
+
 def load_suite(path: Path) -> LoadedSuite:
     """Read and validate one suite file; raise :class:`SuiteError` with every problem found."""
     name = display_path(path)
@@ -76,7 +85,7 @@ def load_suite(path: Path) -> LoadedSuite:
         raise SuiteError(document.problems)
     if not isinstance(document.data, dict):
         raise SuiteError([document.problem((), "a suite is a mapping of keys such as schema, name, target")])
-    model = suite_model()
+    model = suite_model(declared_metric_names(document.data))
     spec: Any
     try:
         spec = model.model_validate(document.data)

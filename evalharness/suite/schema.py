@@ -90,20 +90,26 @@ class ReportSpec(ClosedModel):
 
 
 @cache
-def metrics_model() -> type[ClosedModel]:
-    """The ``metrics`` section: one optional key per registered metric, typed by its options."""
+def metrics_model(names: frozenset[str] | None = None) -> type[ClosedModel]:
+    """The ``metrics`` section: one optional key per registered metric, typed by its options; with
+    ``names``, only for those of them (a suite's own: only their modules are imported). A name that is
+    no metric is refused either way, as an extra key."""
     from evalharness.metrics.registry import get_metric, metric_names
 
     fields: dict[str, Any] = {}
     for name in metric_names():
-        metric = get_metric(name)
-        fields[name] = (metric.options | None, Field(None, description=metric.description))
+        if names is None or name in names:
+            metric = get_metric(name)
+            fields[name] = (metric.options | None, Field(None, description=metric.description))
     return create_model("Metrics", __base__=ClosedModel, **fields)
 
 
 @cache
-def suite_model() -> type[ClosedModel]:
-    """The whole suite file model (built once, after the metric registry is known)."""
+def suite_model(metrics: frozenset[str] | None = None) -> type[ClosedModel]:
+    """The whole suite file model, built once per set of metric names (every metric when None, as the
+    JSON Schema needs; a suite's own names when loading one, so the other metrics' modules stay
+    unimported)."""
+    metrics_section = metrics_model(metrics)
 
     class Suite(ClosedModel):
         """A suite file: the model under test, the data, and the gates it must pass."""
@@ -122,7 +128,7 @@ def suite_model() -> type[ClosedModel]:
         dataset: DatasetSpec
         server: ServerSpec | None = Field(None, description="a server the harness starts and stops")
         load: LoadSpec | None = Field(None, description="load and latency run (Locust, in a child process)")
-        metrics: metrics_model() = Field(default_factory=metrics_model(), validate_default=True)  # type: ignore[valid-type]
+        metrics: metrics_section = Field(default_factory=metrics_section, validate_default=True)  # type: ignore[valid-type]
         statistics: StatisticsSpec = StatisticsSpec()
         report: ReportSpec = ReportSpec()
 
@@ -135,7 +141,7 @@ def suite_model() -> type[ClosedModel]:
 
         def declared_metrics(self) -> dict[str, GateOptions]:
             """Metric name -> options, in the order the suite wrote them."""
-            return {name: options for name, options in self.metrics if options is not None}
+            return {name: options for name, options in self.metrics if options is not None}  # type: ignore[attr-defined]
 
     return Suite
 

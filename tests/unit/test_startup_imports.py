@@ -56,3 +56,22 @@ def test_the_cel_command_line_still_loads_when_asked_for() -> None:
             "assert callable(cel.cli.main); assert 'prompt_toolkit' in sys.modules; import cel.cli as c; "
             "assert c is cel.cli and c is sys.modules['cel.cli']")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_suite_imports_only_the_metrics_it_declares(tmp_path: Path) -> None:
+    suite = demo_project(tmp_path, RULES)
+    command = [sys.executable, "-c", SPY, "--evalharness", str(suite), "-p", "no:cacheprovider", "-q",
+               "--evalharness-no-reports", "--rootdir", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1])["modules"])
+    assert "evalharness.metrics.consistency" in modules
+    assert not {"evalharness.metrics.bertscore", "evalharness.metrics.dtw", "evalharness.metrics.qa"} & modules
+
+
+def test_the_json_schema_still_names_every_metric() -> None:
+    from evalharness.metrics.registry import metric_names
+    from evalharness.suite.schema import json_schema, suite_model
+
+    metrics = json_schema()["$defs"]["Metrics"]["properties"]
+    assert set(metrics) == set(metric_names())
+    assert suite_model(frozenset({"accuracy"})) is suite_model(frozenset({"accuracy"}))  # built once per set
