@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,6 +190,24 @@ def _score_column(values: np.ndarray, ref: OutputRef) -> np.ndarray | None:
     return values[:, 0].astype(float) if values.shape[1] == 1 else None
 
 
+class _Answers:
+    """The labels and scores of every row, filled batch by batch (their dtypes are the first batch's)."""
+
+    def __init__(self, rows: int, scored: bool) -> None:
+        self.rows = rows
+        self.label: np.ndarray = np.empty(0, dtype=np.int64)  # what no rows give
+        self.score: np.ndarray | None = np.empty(0) if scored else None
+
+    def put(self, start: int, label: np.ndarray, score: np.ndarray | None) -> None:
+        """One batch's answers, for the rows from ``start``."""
+        if start == 0:
+            self.label = np.empty(self.rows, dtype=label.dtype)
+            self.score = None if score is None else np.empty(self.rows, dtype=float)
+        self.label[start : start + len(label)] = label
+        if self.score is not None and score is not None:
+            self.score[start : start + len(score)] = score
+
+
 class OnnxTarget:
     """Batched inference through ``onnxruntime.InferenceSession.run`` on CPU, or CUDA when present."""
 
@@ -208,34 +227,39 @@ class OnnxTarget:
         """Every model input for every row, converted once."""
         return {plan.name: plan.build(frame) for plan in self.input_plans}
 
-    def run_batches(self, feeds: dict[str, np.ndarray], rows: int) -> list[list[np.ndarray]]:
-        """``session.run`` over consecutive batches of ``batch_size`` rows."""
+    def run_batches(self, feeds: dict[str, np.ndarray], rows: int) -> Iterator[tuple[int, list[np.ndarray]]]:
+        """``session.run`` over consecutive batches of ``batch_size`` rows: each batch's first row and outputs."""
         size = self.spec.batch_size
         run = self.session.run
-        return [
-            run(self.output_names, {name: array[start : start + size] for name, array in feeds.items()})
-            for start in range(0, rows, size)
-        ]
+        for start in range(0, rows, size):
+            yield start, run(self.output_names, {name: array[start : start + size] for name, array in feeds.items()})
 
     def predict(self, frame: pd.DataFrame) -> TargetOutput:
-        """Labels and positive-class scores for every row of ``frame``."""
+        """Labels and positive-class scores for every row of ``frame``.
+
+        Each batch's label and score are copied into the whole arrays as soon as the batch is answered,
+        while its outputs are still in the CPU's cache; nothing else of the outputs is kept.
+        """
+        answers = _Answers(len(frame), self.score_ref is not None)
         try:
-            batches = self.run_batches(self.feeds(frame), len(frame))
+            for start, outputs in self.run_batches(self.feeds(frame), len(frame)):
+                answers.put(start, *self._batch_answer(dict(zip(self.output_names, outputs))))
         except TargetError:
             raise
         except Exception as error:  # onnxruntime's own failures (shape or type mismatch)
             raise TargetError(f"ONNX Runtime failed on {self.path.name}: {error}") from None
-        columns = [np.concatenate(parts) for parts in zip(*batches)] if batches else []
-        outputs = dict(zip(self.output_names, columns))
+        return TargetOutput(label=answers.label, score=answers.score)
+
+    def _batch_answer(self, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """One batch's labels and positive-class scores (None when the model gives none)."""
         score = _score_column(outputs[self.score_ref.name], self.score_ref) if self.score_ref else None
         if self.label_ref is not None:
-            label = np.asarray(outputs[self.label_ref.name]).reshape(len(frame), -1)[:, 0]
-        elif score is not None:
-            label = (score >= self.spec.outputs.threshold).astype(np.int64)
-        else:
-            assert self.score_ref is not None  # _plan_outputs guarantees a label or a score
-            label = np.argmax(outputs[self.score_ref.name], axis=1)
-        return TargetOutput(label=label, score=score)
+            values = np.asarray(outputs[self.label_ref.name])
+            return values.reshape(len(values), -1)[:, 0], score
+        if score is not None:
+            return (score >= self.spec.outputs.threshold).astype(np.int64), score
+        assert self.score_ref is not None  # _plan_outputs guarantees a label or a score
+        return np.argmax(outputs[self.score_ref.name], axis=1), None
 
     def describe(self) -> dict[str, Any]:
         """Model file, hash, engine version, providers and the input/output mapping."""

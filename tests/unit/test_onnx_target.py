@@ -34,6 +34,12 @@ def test_batches_give_the_same_answers_as_one_run(tmp_path: Path, batch_size: in
     label, score = _reference(tmp_path, frame)
     assert (output.label == label).all()
     assert np.allclose(output.score, score)
+    assert output.label.dtype == label.dtype and output.score.dtype == np.float64
+
+
+def test_no_rows_give_empty_answers(tmp_path: Path) -> None:
+    output = _target(tmp_path).predict(two_feature_frame(rows=10).iloc[:0])
+    assert output.label.shape == (0,) and output.score is not None and output.score.shape == (0,)
 
 
 def test_explicit_mapping_and_score_column(tmp_path: Path) -> None:
