@@ -17,7 +17,6 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -103,14 +102,6 @@ class EndpointTarget:
         exact bytes to send; None lets aiohttp serialise the value."""
         return self._payload(rows), None
 
-    @cached_property
-    def _json_headers(self) -> dict[str, str]:
-        """The headers of a body sent as bytes: the suite's, with ``Content-Type: application/json`` unless
-        the suite sets a content type of its own."""
-        if any(name.lower() == "content-type" for name in self.headers):
-            return self.headers
-        return {"Content-Type": "application/json", **self.headers}
-
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
         raise NotImplementedError
 
@@ -164,15 +155,17 @@ class EndpointTarget:
         as it is (``payload`` is then only what it says, for the cache)."""
         import aiohttp
 
-        body = {"json": payload, "headers": self.headers} if encoded is None else {
-            "data": encoded, "headers": self._json_headers}  # fmt: skip
+        headers = self.headers or None  # none to merge per request when the suite sets none
         outcome = Outcome("http_error", [None] * len(rows), [None] * len(rows))
         for attempt in range(self.spec.retries + 1):
             outcome.attempts = attempt + 1
             retry_after = None
             try:
                 sent = time.perf_counter()
-                async with session.request(self.method, self.url, **body) as reply:
+                # bytes go out as they are, typed JSON unless the suite's headers say otherwise
+                body = {"json": payload} if encoded is None else {
+                    "data": aiohttp.payload.BytesPayload(encoded, content_type="application/json")}  # fmt: skip
+                async with session.request(self.method, self.url, headers=headers, **body) as reply:
                     if reply.status < 400:
                         answered = await self._answer(reply, len(rows), sent)
                         answered.attempts = attempt + 1
@@ -233,9 +226,12 @@ class EndpointTarget:
     def request_rows(self, frame: pd.DataFrame) -> list[list[dict[str, Any]]]:
         """The rows of each request, ``batch_size`` at a time: the id and input columns only (never the
         expected answer), missing values as None. The load driver builds its requests from these too."""
-        if self.fields is not None:
-            frame = frame[[column for column in self.fields if column in frame.columns]]
-        records = _records(frame.astype(object).where(frame.notna(), None))
+        names = list(frame.columns) if self.fields is None else [c for c in self.fields if c in frame.columns]
+        if frame.columns.is_unique:
+            records = _row_dicts(frame, names)
+        else:  # duplicate names: a column name picks several; pandas' own way keeps what it always did
+            chosen = frame[names]
+            records = _records(chosen.astype(object).where(chosen.notna(), None))
         size = self.spec.batch_size
         return [records[start : start + size] for start in range(0, len(records), size)]
 
@@ -330,6 +326,28 @@ def _records(objects: pd.DataFrame) -> list[dict[str, Any]]:
             values = [value if type(value) in _NATIVE else maybe_box_native(value) for value in values]
         columns.append(values)
     return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(objects))]
+
+
+def _row_dicts(frame: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
+    """The rows of ``frame``'s columns ``names`` as dicts, what ``astype(object).where(notna(), None)`` then
+    :func:`_records` gives, read a column at a time without copying the frame: missing values as None,
+    numpy scalars boxed as pandas boxes them."""
+    try:
+        from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]
+    except ImportError:
+        chosen = frame[names]
+        return _records(chosen.astype(object).where(chosen.notna(), None))
+    columns = []
+    for name in names:
+        column = frame[name]
+        values = column.tolist()
+        missing = column.isna().to_numpy()
+        if missing.any():
+            values = [None if gone else value for value, gone in zip(values, missing.tolist())]
+        if not set(map(type, values)) <= _NATIVE:
+            values = [value if type(value) in _NATIVE else maybe_box_native(value) for value in values]
+        columns.append(values)
+    return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(frame))]
 
 
 def _objects(values: list[Any]) -> np.ndarray:

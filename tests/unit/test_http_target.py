@@ -205,7 +205,7 @@ def test_a_bug_of_ours_is_raised_once_every_other_request_has_ended(server) -> N
 def test_request_rows_hold_what_pandas_to_dict_gives() -> None:
     import pandas as pd
 
-    from evalharness.targets.endpoint import _records
+    from evalharness.targets.endpoint import _records, _row_dicts
 
     frame = pd.DataFrame({
         "a": [1.5, np.nan, 2.0], "b": pd.array([1, None, 3], dtype="Int64"), "c": ["x", None, "z"],
@@ -215,9 +215,25 @@ def test_request_rows_hold_what_pandas_to_dict_gives() -> None:
     })  # fmt: skip
     for case in (frame, two_feature_frame(rows=20), pd.DataFrame(index=range(3)), pd.DataFrame({"x": []})):
         objects = case.astype(object).where(case.notna(), None)
-        expected, records = objects.to_dict(orient="records"), _records(objects)
-        assert records == expected
-        assert [list(map(type, row.values())) for row in records] == [list(map(type, row.values())) for row in expected]
+        expected = objects.to_dict(orient="records")
+        for records in (_records(objects), _row_dicts(case, list(case.columns))):
+            assert records == expected
+            types = [list(map(type, row.values())) for row in records]
+            assert types == [list(map(type, row.values())) for row in expected]
+
+
+def test_request_rows_take_the_id_and_inputs_only_without_copying_the_frame() -> None:
+    import pandas as pd
+
+    frame = two_feature_frame(rows=5).assign(label=1, x1=[0.5, None, 1.5, 2.0, None])
+    rows = _target("http://127.0.0.1:9/predict", batch_size=2,
+                   body='{"rows": {{ rows | tojson }}}', label="labels").request_rows(frame)  # fmt: skip
+    assert [len(chunk) for chunk in rows] == [2, 2, 1]
+    flat = [row for chunk in rows for row in chunk]
+    assert all(list(row) == ["row_id", "x1", "x2"] for row in flat)  # never the expected answer
+    assert [row["x1"] for row in flat] == [0.5, None, 1.5, 2.0, None]
+    duplicated = pd.concat([frame[["row_id"]], frame[["x1", "x2"]], frame[["x2"]]], axis=1)
+    assert len(_target("http://127.0.0.1:9/predict").request_rows(duplicated)) == 5  # pandas' way, no error
 
 
 def _recording_app(seen: list[tuple[bytes, str]]):  # type: ignore[no-untyped-def]
