@@ -227,11 +227,8 @@ class EndpointTarget:
         """The rows of each request, ``batch_size`` at a time: the id and input columns only (never the
         expected answer), missing values as None. The load driver builds its requests from these too."""
         names = list(frame.columns) if self.fields is None else [c for c in self.fields if c in frame.columns]
-        if frame.columns.is_unique:
-            records = _row_dicts(frame, names)
-        else:  # duplicate names: a column name picks several; pandas' own way keeps what it always did
-            chosen = frame[names]
-            records = _records(chosen.astype(object).where(chosen.notna(), None))
+        positions = frame.columns.get_indexer_for(pd.Index(names)).tolist()  # a repeated name: each of its columns
+        records = _records(frame, positions)
         size = self.spec.batch_size
         return [records[start : start + size] for start in range(0, len(records), size)]
 
@@ -310,36 +307,21 @@ class EndpointTarget:
 _NATIVE = frozenset({float, int, bool, str, type(None)})
 
 
-def _records(objects: pd.DataFrame) -> list[dict[str, Any]]:
-    """``objects.to_dict(orient="records")`` for a frame of object columns, the same values, built a column at
-    a time: only a column holding numpy or pandas scalars is boxed value by value, with pandas' own boxing."""
+def _records(frame: pd.DataFrame, positions: list[int] | None = None) -> list[dict[str, Any]]:
+    """The rows of ``frame``'s columns at ``positions`` (all by default) as dicts: what
+    ``astype(object).where(notna(), None).to_dict(orient="records")`` gives, read a column at a time
+    without copying the frame: missing values as None, and only a column holding numpy or pandas scalars
+    boxed value by value, with pandas' own boxing."""
+    positions = list(range(frame.shape[1])) if positions is None else positions
     try:  # to_dict's own boxing; a private name, so a pandas without it takes to_dict itself
         from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]
     except ImportError:
+        chosen = frame.iloc[:, positions]
+        objects = chosen.astype(object).where(chosen.notna(), None)
         return [{str(key): value for key, value in row.items()} for row in objects.to_dict(orient="records")]
-
-    names = objects.columns.tolist()
-    columns = []
-    for position in range(len(names)):
-        values = objects.iloc[:, position].tolist()
-        if not set(map(type, values)) <= _NATIVE:
-            values = [value if type(value) in _NATIVE else maybe_box_native(value) for value in values]
-        columns.append(values)
-    return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(objects))]
-
-
-def _row_dicts(frame: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
-    """The rows of ``frame``'s columns ``names`` as dicts, what ``astype(object).where(notna(), None)`` then
-    :func:`_records` gives, read a column at a time without copying the frame: missing values as None,
-    numpy scalars boxed as pandas boxes them."""
-    try:
-        from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]
-    except ImportError:
-        chosen = frame[names]
-        return _records(chosen.astype(object).where(chosen.notna(), None))
-    columns = []
-    for name in names:
-        column = frame[name]
+    names, columns = [frame.columns[position] for position in positions], []
+    for position in positions:
+        column = frame.iloc[:, position]
         values = column.tolist()
         missing = column.isna().to_numpy()
         if missing.any():
