@@ -15,8 +15,9 @@ RunStatus = Literal["passed", "failed", "error", "empty"]
 
 
 def finite_or_none(value: Any) -> Any:
-    """NaN and infinities are not JSON; store them as null (anything else is left for the type check)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+    """NaN and infinities are not JSON; store them as null (anything else is left for the type check). Only a
+    float can be either: an int is finite however large (``math.isfinite`` overflows on one past 1e308)."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 

@@ -113,3 +113,13 @@ def test_a_missing_record_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().err.splitlines() == [
         f"evalharness report: {tmp_path / 'absent.json'}: cannot read the record: No such file or directory"
     ]
+
+
+def test_an_integer_past_a_float_s_range_is_one_line_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by test_fuzz_inputs: math.isfinite overflowed on the int before the type check saw it
+    code, errors = _report(tmp_path, capsys, _edited(lambda d: _gate(d).update(value=10**400)))
+    assert code == 4
+    assert errors == [f"evalharness report: {tmp_path / 'run.json'}: suites[0].gates[0].value: a 401-digit integer "
+                      "is beyond any number in a record"]  # fmt: skip
