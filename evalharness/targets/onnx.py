@@ -74,9 +74,32 @@ def _numeric_block(columns: list[np.ndarray], dtype: Any) -> np.ndarray:
 
 
 def _as_text(column: pd.Series) -> np.ndarray:
-    """A column as Python strings (missing as "nan"), building each distinct string only once."""
+    """A column as Python strings (missing as "nan"), one object array.
+
+    A string column hands over the strings it holds: an Arrow-backed one is dictionary-encoded in
+    Arrow, so each distinct string becomes a Python string once. Any other column builds each distinct
+    value's text once (``pd.factorize``).
+    """
+    if isinstance(column.dtype, pd.StringDtype):
+        if column.dtype.storage == "pyarrow":
+            return _arrow_text(column)
+        return column.to_numpy(dtype=object, na_value="nan")
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string":
+        return column.to_numpy(dtype=object)
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
     return np.asarray([str(value) for value in uniques], dtype=object)[codes]
+
+
+def _arrow_text(column: pd.Series) -> np.ndarray:
+    """An Arrow-backed string column as Python strings: one per distinct value, picked by code."""
+    import pyarrow as pa  # present: pandas made this column with it
+    import pyarrow.compute as pc
+
+    chunks = pa.chunked_array(column.array.__arrow_array__())
+    strings = chunks.chunk(0) if chunks.num_chunks == 1 else chunks.combine_chunks()
+    encoded = pc.dictionary_encode(strings, null_encoding="encode")
+    texts = ["nan" if text is None else text for text in encoded.dictionary.to_pylist()]
+    return np.asarray(texts, dtype=object)[encoded.indices.to_numpy()]
 
 
 def _session(ort: Any, spec: OnnxTargetSpec, context: TargetContext) -> Any:
@@ -181,13 +204,14 @@ def _plan_outputs(session: Any, spec: OnnxTargetSpec) -> tuple[OutputRef | None,
 
 
 def _score_column(values: np.ndarray, ref: OutputRef) -> np.ndarray | None:
+    """The positive-class scores of a batch, as a view (``_Answers.put`` casts them while copying)."""
     if values.ndim == 1:
-        return values.astype(float)
+        return values
     if ref.column is not None:
-        return values[:, ref.column].astype(float)
+        return values[:, ref.column]
     if values.shape[1] == 2:
-        return values[:, 1].astype(float)
-    return values[:, 0].astype(float) if values.shape[1] == 1 else None
+        return values[:, 1]
+    return values[:, 0] if values.shape[1] == 1 else None
 
 
 class _Answers:
