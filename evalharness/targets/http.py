@@ -19,7 +19,7 @@ from evalharness.suite.schema import HttpTargetSpec
 from evalharness.targets.base import TargetContext
 from evalharness.targets.endpoint import EndpointTarget, Outcome
 from evalharness.targets.secrets import clip, expand, redact
-from evalharness.targets.templates import compile_template, render
+from evalharness.targets.templates import compile_template, render, render_json
 
 __all__ = ["AnswerPath", "EndpointTarget", "HttpTarget", "Outcome"]
 
@@ -152,15 +152,26 @@ class HttpTarget(EndpointTarget):
         return json.loads(self._rendered(rows))
 
     def _body(self, rows: list[dict[str, Any]]) -> tuple[Any, bytes | None]:
-        """The rendered template, checked as JSON and sent as it was rendered (not parsed and written again)."""
-        text = self._rendered(rows)
+        """The rendered template, checked as JSON and sent as it was rendered (not parsed and written again).
+
+        A body that is JSON by construction (see :func:`render_json`) is not parsed back when no cache
+        needs its value to key on; the value is then None.
+        """
+        context = self._context(rows)
+        if self.cache is None:
+            text = render_json(self.body, context)
+            if text is not None:
+                return None, text.encode()
+        text = render(self.body, **context)
         return json.loads(text), text.encode()
 
     def _rendered(self, rows: list[dict[str, Any]]) -> str:
-        """The body template rendered for ``rows``: over ``rows`` in batch mode, else over the one row."""
-        if self.batched:
-            return render(self.body, rows=rows)
-        return render(self.body, **rows[0], row=rows[0])
+        """The body template rendered for ``rows``."""
+        return render(self.body, **self._context(rows))
+
+    def _context(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """What the template sees: ``rows`` in batch mode, else the one row's columns and ``row``."""
+        return {"rows": rows} if self.batched else {**rows[0], "row": rows[0]}
 
     def _extract(self, answer: Any, count: int) -> tuple[list[Any], list[Any]]:
         return self._batch(answer, count) if self.batched else self._row(answer)

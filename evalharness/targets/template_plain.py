@@ -92,6 +92,7 @@ class PlainBody:
         self.dumps_kwargs = environment.policies["json.dumps_kwargs"]
         # Numbers are written directly when the JSON is json.dumps' own (the default policy).
         self.numbers_directly = self.dumps in (None, json.dumps)
+        self.writes_json = self.numbers_directly and _values_in_value_positions(texts)
 
     @classmethod
     def recognise(cls, environment: Environment, source: str) -> PlainBody | None:
@@ -130,6 +131,21 @@ class PlainBody:
                 written = htmlsafe_json_dumps(value, dumps=self.dumps, **self.dumps_kwargs)
             pieces += (written, text)
         return "".join(pieces)
+
+
+VALUE_PROBES = ("0", '"s"')
+"""A number and a string: JSON takes both only where a whole value goes (not in a key, a string or a number)."""
+
+
+def _values_in_value_positions(texts: list[str]) -> bool:
+    """Whether the literal text is JSON with every name in a value position, so that any JSON written
+    for the names makes the whole body JSON (checked once, with each probe in every position)."""
+    for probe in VALUE_PROBES:
+        try:
+            json.loads(probe.join(texts))
+        except ValueError:
+            return False
+    return True
 
 
 def _is_plain_tojson(node: nodes.Filter) -> bool:

@@ -227,6 +227,14 @@ def compile_template(text: str, undefined: type[Undefined] | None = None) -> Any
     return template
 
 
+def render_json(template: Any, context: dict[str, Any]) -> str | None:
+    """The body as JSON without parsing it back, where that is known when it compiled: text and
+    ``{{ name | tojson }}`` parts with every name in a value position (:class:`PlainBody`). None when
+    this template or these values need the whole render (and a check of what it gives)."""
+    plain = getattr(template, "evalharness_plain", None)
+    return plain.render(context) if plain is not None and plain.writes_json else None
+
+
 def render(template: Any, **context: Any) -> str:
     """The template rendered within its budgets; :class:`TemplateLimitError` past any of them,
     and the sandbox's own refusals (``SecurityError``, ``OverflowError``) as that error too."""

@@ -288,3 +288,11 @@ def test_an_answer_is_read_in_the_charset_it_declares(charset: str) -> None:
     with serve_app(app) as url:
         output = _target(f"{url}/predict").predict(two_feature_frame(rows=2))
     assert output.label.tolist() == ["café", "café"]
+
+
+def test_a_name_inside_a_json_string_is_still_checked_and_counted() -> None:
+    """``"{{ row_id | tojson }}"`` writes quotes inside quotes: not JSON, so every request is a parse error."""
+    target = _target("http://127.0.0.1:9/predict", body='{"id": "{{ row_id | tojson }}"}', max_error_rate=1.0)
+    assert not target.body.evalharness_plain.writes_json
+    target.predict(two_feature_frame(rows=4))
+    assert target.describe()["outcomes"] == {"parse_error": 4}

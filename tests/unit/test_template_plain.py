@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from evalharness.targets.template_budget import MAX_SIZE
 from evalharness.targets.template_plain import PLAIN_CHARS, PlainBody
-from evalharness.targets.templates import TemplateLimitError, compile_template, render
+from evalharness.targets.templates import TemplateLimitError, compile_template, render, render_json
 
 ROW_BODY = '{"x1": {{ x1 | tojson }}, "note": {{ note | tojson }}}'
 VALUES: list[Any] = [
@@ -87,3 +88,40 @@ def test_recognise_reads_the_environment_policies() -> None:
     plain = template.evalharness_plain
     assert isinstance(plain, PlainBody)
     assert plain.dumps_kwargs == {"sort_keys": False}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"x1": {{ x1 | tojson }}, "note": {{ note | tojson }}}', "{{ x1 | tojson }}", ' [ {{ x1|tojson }} , 1 ]\n',
+     '{"a": {"b": [{{ x1 | tojson }}, {{ note | tojson }}]}}', '{{ row | tojson }}'],
+)  # fmt: skip
+def test_names_in_value_positions_make_a_body_that_is_json_for_any_value(text: str) -> None:
+    template = compile_template(text)
+    assert template.evalharness_plain.writes_json
+    for value in VALUES:
+        context = {"x1": value, "note": value, "row": {"x1": value}}
+        body = render_json(template, context)
+        nested = "row" in text and isinstance(value, (list, dict))  # a nested value takes the whole render
+        assert body == (None if nested else _bounded(text, **context))
+        json.loads(body or "null")  # raises if not JSON
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"x1": "{{ x1 | tojson }}"}', '{ {{ x1 | tojson }}: 1}', '{"x1": 1{{ x1 | tojson }}}', '[-{{ x1 | tojson }}]',
+     "{{ x1 | tojson }}{{ note | tojson }}", '{"x1": {{ x1 | tojson }}', "x = {{ x1 | tojson }}", "",
+     '{"x1": {{ x1 | tojson }}} // note'],
+    ids=["in a string", "as a key", "after a digit", "after a minus", "two together", "unclosed", "not json",
+         "empty", "comment"],
+)  # fmt: skip
+def test_a_name_anywhere_else_keeps_the_render_and_its_check(text: str) -> None:
+    template = compile_template(text)
+    assert template.evalharness_plain is not None and not template.evalharness_plain.writes_json
+    assert render_json(template, {"x1": 1, "note": "n"}) is None
+
+
+def test_render_json_gives_none_where_the_values_need_the_whole_render() -> None:
+    template = compile_template('{"x1": {{ x1 | tojson }}}')
+    assert render_json(template, {"x1": object()}) is None  # not a plain value
+    assert render_json(template, {}) is None  # a missing name
+    assert render_json(compile_template('{"x1": {{ x1 }}}'), {"x1": 1}) is None  # not a plain body
