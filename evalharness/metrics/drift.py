@@ -123,6 +123,13 @@ def _text_mask(objects: pd.Series) -> pd.Series:
     return types.isin([kind for kind in types.unique() if issubclass(kind, str)])
 
 
+def _only_text(values: pd.Series) -> bool:
+    """Whether every present value is text: a string dtype, or objects that are all ``str``."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return True
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
 def _category_keys(values: pd.Series, parse_text: bool) -> pd.Series:
     """What each value is counted under: numbers (and bools) by value, so 1, 1.0 and True are one category;
     text as itself, or by the number it reads as when ``parse_text``; anything else by its text; NaN if missing."""
@@ -146,7 +153,13 @@ def category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarra
 def category_table(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """:func:`category_counts` and the categories counted (the last count, missing values, has none)."""
     parse_text = pd.api.types.is_numeric_dtype(reference) or pd.api.types.is_numeric_dtype(current)
-    keys = pd.concat([_category_keys(reference, parse_text), _category_keys(current, parse_text)], ignore_index=True)
+    if not parse_text and _only_text(reference) and _only_text(current):  # text as itself: no per-value work
+        same = isinstance(reference.dtype, pd.StringDtype) and reference.dtype == current.dtype
+        both = (reference, current) if same else (reference.astype(object), current.astype(object))
+        keys = pd.concat(both, ignore_index=True)  # factorised by the string array itself where it can
+    else:
+        keys = pd.concat([_category_keys(reference, parse_text), _category_keys(current, parse_text)],
+                         ignore_index=True)  # fmt: skip
     codes, categories = pd.factorize(keys, sort=True)
     codes = np.where(codes < 0, len(categories), codes)  # missing values (code -1) are the last bin
     return (

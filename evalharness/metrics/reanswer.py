@@ -87,16 +87,21 @@ class _Pool:
         positions = np.flatnonzero(changed_rows(clean.inputs, variant.inputs, variant.columns))
         while len(positions):
             part, positions = np.split(positions, [BATCH_ROWS - self.pending_rows])
-            self.pending.append((len(self.answers) - 1, part, variant.inputs.iloc[part]))
+            self.pending.append((len(self.answers) - 1, part, _rows_at(variant.inputs, part)))
             self.pending_rows += len(part)
             if self.pending_rows >= BATCH_ROWS:
                 self.flush()
+        if self.pending and self.pending[-1][0] == len(self.answers) - 1:
+            index, part, inputs = self.pending[-1]  # a slice would keep the variant's whole copy alive
+            self.pending[-1] = (index, part, inputs.copy() if _consecutive(part) else inputs)
 
     def flush(self) -> None:
         """Ask the target about every waiting row in one call and put the answers in place."""
         if not self.pending:
             return
-        answer = self.predict(pd.concat([inputs for _, _, inputs in self.pending], ignore_index=True))
+        frames = [inputs for _, _, inputs in self.pending]
+        asked = frames[0].reset_index(drop=True) if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        answer = self.predict(asked)
         start = 0
         for index, positions, _ in self.pending:
             rows = slice(start, start + len(positions))
@@ -104,6 +109,19 @@ class _Pool:
             self.copied.add(index)
             start += len(positions)
         self.pending, self.pending_rows = [], 0
+
+
+def _rows_at(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """The rows at ``positions`` (ascending): a slice, without copying, where they are consecutive
+    (a variant that changes every row), else gathered."""
+    if _consecutive(positions):
+        return frame.iloc[int(positions[0]) : int(positions[-1]) + 1]
+    return frame.iloc[positions]
+
+
+def _consecutive(positions: np.ndarray) -> bool:
+    """Whether ascending, distinct ``positions`` are a run with no gaps."""
+    return bool(len(positions)) and int(positions[-1] - positions[0]) == len(positions) - 1
 
 
 def _merged(before: Answers, positions: np.ndarray, answer: Any, rows: slice, own: bool) -> Answers:

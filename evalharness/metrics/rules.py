@@ -60,6 +60,13 @@ class RuleVariables(Mapping[str, pd.Series]):
         self._columns["expected"] = pd.Series(predictions.expected, index=index)
         if predictions.score is not None:
             self._columns["score"] = pd.Series(predictions.score, index=index)
+        self._codes: dict[str, tuple[np.ndarray, int]] = {}
+
+    def codes(self, name: str) -> tuple[np.ndarray, int]:
+        """The column's :func:`column_codes`, computed once: rules over the same columns share them."""
+        if name not in self._codes:
+            self._codes[name] = column_codes(self._columns[name])
+        return self._codes[name]
 
     def __getitem__(self, name: str) -> pd.Series:
         return self._columns[name]
@@ -70,6 +77,7 @@ class RuleVariables(Mapping[str, pd.Series]):
         index = next(iter(self._columns.values())).index
         extra = {name: pd.Series(values, index=index) for name, values in columns.items() if values is not None}
         copy._columns = {**self._columns, **extra}
+        copy._codes = {name: codes for name, codes in self._codes.items() if name not in extra}
         return copy
 
     def __iter__(self) -> Iterator[str]:
@@ -93,19 +101,39 @@ class RuleOutcome:
     first_error: str | None
 
 
-def distinct_rows(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the code of its combination of values; and one representative row per code.
+def column_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """Each value's code, in order of first appearance (a missing value is a code too), and how many codes.
 
-    Each column is factorised in its own dtype (fast, no Python objects), and the codes are
-    combined column by column, re-factorised each time so the keys never overflow.
+    The column is factorised in its own dtype (fast, no Python objects); list or mapping cells (a JSONL
+    column of tags) are compared by value.
     """
-    key = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        try:
-            codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        except TypeError:  # list or mapping cells (a JSONL column of tags): compared by value
-            codes, uniques = pd.factorize(column.map(_hashable), use_na_sentinel=False)
-        key, _ = pd.factorize(key * max(len(uniques), 1) + codes)
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    except TypeError:
+        codes, uniques = pd.factorize(column.map(_hashable), use_na_sentinel=False)
+    count = max(len(uniques), 1)
+    return codes.astype(np.min_scalar_type(count - 1), copy=False), count  # kept per column: the least memory
+
+
+_KEY_LIMIT = 2**62
+"""Combined codes stay below this, so ``key * count + codes`` never overflows an int64."""
+
+
+def distinct_rows(columns: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the code of its combination of values; and one representative row (the first) per code.
+
+    ``columns`` are the columns' :func:`column_codes`. They are combined as digits of one number, which is
+    factorised once at the end (and on the way only if the number would overflow), so that codes are
+    dense and in order of first appearance.
+    """
+    key, size = columns[0][0].astype(np.int64), columns[0][1]
+    for codes, count in columns[1:]:
+        if size * count >= _KEY_LIMIT:
+            key, uniques = pd.factorize(key)
+            size = max(len(uniques), 1)
+        key, size = key * count + codes, size * count
+    if len(columns) > 1:
+        key, _ = pd.factorize(key)
     representatives = np.empty(int(key.max()) + 1 if key.size else 0, dtype=np.int64)
     representatives[key[::-1]] = np.arange(key.size - 1, -1, -1)
     return key, representatives
@@ -142,7 +170,8 @@ def evaluate_expression(program: Any, table: Mapping[str, pd.Series], rows: int)
     """Results of ``program`` per distinct combination of the variables it reads, and each row's code."""
     names = [name for name in program.variables() if name in table]  # not a macro's own variable
     if names:
-        codes, representatives = distinct_rows([table[name] for name in names])
+        codes_of = table.codes if isinstance(table, RuleVariables) else (lambda name: column_codes(table[name]))
+        codes, representatives = distinct_rows([codes_of(name) for name in names])
         values = [_python_values(table[name].iloc[representatives]) for name in names]
         contexts = [dict(zip(names, combination)) for combination in zip(*values)]
     else:

@@ -67,6 +67,8 @@ _RAW = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 def _escaped(text: str) -> str:
     """``text`` with the characters JSON may leave raw written as ``\\uXXXX`` escapes."""
+    if text.isascii():  # a flag every str keeps: no scan
+        return text
     return _RAW.sub(lambda match: f"\\u{ord(match.group()):04x}", text) if _RAW.search(text) else text
 
 

@@ -236,3 +236,27 @@ def test_a_csv_with_one_empty_cell_matches_the_independent_psi(tmp_path: Path) -
         _ks(reference["flag"].tolist(), current["flag"].tolist())
     )
     assert result["drifting"] == []
+
+
+TEXT_DTYPES = ["str", "string[python]", "string[pyarrow]", object]
+
+
+@pytest.mark.parametrize("reference_dtype", TEXT_DTYPES, ids=str)
+@pytest.mark.parametrize("current_dtype", TEXT_DTYPES, ids=str)
+def test_text_columns_of_any_string_dtype_count_as_counter_does(reference_dtype: Any, current_dtype: Any) -> None:
+    """Text against text is counted by the string array itself where it can: the same counts as Counter."""
+    from evalharness.metrics.drift import category_table
+
+    pytest.importorskip("pyarrow")
+    words = ["grocery", "Zebra", "", "ünï", "01", "1", "fuel"]
+    rng = np.random.default_rng(3)
+    reference = [None if i % 11 == 0 else words[p] for i, p in enumerate(rng.integers(0, 5, 300))]
+    current = [None if i % 5 == 0 else words[p] for i, p in enumerate(rng.integers(1, 7, 900))]
+    ref_counts, cur_counts, categories = category_table(
+        pd.Series(reference, dtype=reference_dtype), pd.Series(current, dtype=current_dtype)
+    )
+    expected_categories = sorted({value for value in reference + current if value is not None})
+    assert categories == expected_categories and all(type(category) is str for category in categories)
+    for counts, values in ((ref_counts, reference), (cur_counts, current)):
+        counted = Counter(values)
+        assert counts.tolist() == [counted[category] for category in expected_categories] + [counted[None]]
