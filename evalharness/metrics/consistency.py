@@ -8,14 +8,12 @@ rows are the unit resampled, since the rules of one row are not independent of e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from evalharness.compare.options import ComparableOptions
@@ -25,6 +23,7 @@ from evalharness.metrics.reanswer import Variant, answer_variants
 from evalharness.metrics.rules import (
     OUTPUT_VARIABLES,
     RuleOutcome,
+    RuleVariables,
     compile_rule,
     evaluate_rule,
     rule_variables,
@@ -94,7 +93,7 @@ class _Checked:
     first_error: str | None
 
 
-def _check(when: str | None, rule: str, table: Mapping[str, pd.Series], rows: int) -> _Checked:
+def _check(when: str | None, rule: str, table: RuleVariables, rows: int) -> _Checked:
     condition: RuleOutcome | None = evaluate_rule(_program(when), table, rows) if when else None
     outcome = evaluate_rule(_program(rule), table, rows)
     applies = np.ones(rows, dtype=bool) if condition is None else condition.satisfied | condition.errored

@@ -166,12 +166,11 @@ def _describe_error(result: Any) -> str:
     return f"the rule gave {result!r}, not true or false"
 
 
-def evaluate_expression(program: Any, table: Mapping[str, pd.Series], rows: int) -> tuple[list[Any], np.ndarray]:
+def evaluate_expression(program: Any, table: RuleVariables, rows: int) -> tuple[list[Any], np.ndarray]:
     """Results of ``program`` per distinct combination of the variables it reads, and each row's code."""
     names = [name for name in program.variables() if name in table]  # not a macro's own variable
     if names:
-        codes_of = table.codes if isinstance(table, RuleVariables) else (lambda name: column_codes(table[name]))
-        codes, representatives = distinct_rows([codes_of(name) for name in names])
+        codes, representatives = distinct_rows([table.codes(name) for name in names])
         values = [_python_values(table[name].iloc[representatives]) for name in names]
         contexts = [dict(zip(names, combination)) for combination in zip(*values)]
     else:
@@ -179,7 +178,7 @@ def evaluate_expression(program: Any, table: Mapping[str, pd.Series], rows: int)
     return _run_all(program, contexts), codes
 
 
-def computed_column(program: Any, table: Mapping[str, pd.Series], rows: int) -> tuple[np.ndarray, str | None]:
+def computed_column(program: Any, table: RuleVariables, rows: int) -> tuple[np.ndarray, str | None]:
     """Per row, the value of a CEL expression (None where it failed), and the first failure."""
     results, codes = evaluate_expression(program, table, rows)
     first_error = next((_describe_error(r) for r in results if isinstance(r, Exception)), None)
@@ -188,7 +187,7 @@ def computed_column(program: Any, table: Mapping[str, pd.Series], rows: int) -> 
     return values[codes], first_error
 
 
-def evaluate_rule(program: Any, table: Mapping[str, pd.Series], rows: int) -> RuleOutcome:
+def evaluate_rule(program: Any, table: RuleVariables, rows: int) -> RuleOutcome:
     """Run ``program`` once per distinct combination of the variables it reads."""
     results, codes = evaluate_expression(program, table, rows)
     held = np.fromiter((result is True for result in results), dtype=bool, count=len(results))

@@ -149,7 +149,7 @@ class HttpTarget(EndpointTarget):
         return identity
 
     def _payload(self, rows: list[dict[str, Any]]) -> Any:
-        return json.loads(self._rendered(rows))
+        return json.loads(render(self.body, **self._context(rows)))
 
     def _body(self, rows: list[dict[str, Any]]) -> tuple[Any, bytes | None]:
         """The rendered template, checked as JSON and sent as it was rendered (not parsed and written again).
@@ -164,10 +164,6 @@ class HttpTarget(EndpointTarget):
                 return None, text.encode()
         text = render(self.body, **context)
         return json.loads(text), text.encode()
-
-    def _rendered(self, rows: list[dict[str, Any]]) -> str:
-        """The body template rendered for ``rows``."""
-        return render(self.body, **self._context(rows))
 
     def _context(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """What the template sees: ``rows`` in batch mode, else the one row's columns and ``row``."""
