@@ -3,7 +3,8 @@
 The key is the sha256 of the endpoint's identity as the suite writes it (``${env:NAME}`` left
 unexpanded, so no secret enters a key), the request body and the decoding parameters. Each answer
 is written to its own file as soon as it arrives, atomically, so a crash or ``kill -9`` loses
-only the requests in flight. Errors are never cached; everything is plain JSON, nothing pickled.
+only the requests in flight (a resumed run removes the temporary files such a kill leaves).
+Errors are never cached; everything is plain JSON, nothing pickled.
 
 The cache never holds a secret: every string of an answer is redacted before it is written. It
 never costs a run either: an entry of the wrong shape is treated as missing (asked again, then
@@ -18,9 +19,11 @@ import json
 import logging
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
+from evalharness.atomic import STALE_AFTER_S
 from evalharness.targets.secrets import redact, redact_value
 
 CACHE_VERSION = 1
@@ -118,6 +121,20 @@ class AnswerCache:
             _remove_quietly(partial)
             self._give_up(error)
 
+    def remove_abandoned(self) -> list[Path]:
+        """Remove the temporary files of writers that died part-way (a run killed with ``kill -9``):
+        those whose process is gone, or older than :data:`~evalharness.atomic.STALE_AFTER_S`. A live
+        process's file is kept, it may be renaming it now. Returns those removed."""
+        removed, now = [], time.time()
+        for partial in self.directory.glob("*/*.partial"):
+            try:
+                if not _writer_alive(partial) or now - partial.lstat().st_mtime > STALE_AFTER_S:
+                    partial.unlink()
+                    removed.append(partial)
+            except OSError:  # removed meanwhile, or not ours to remove
+                continue
+        return removed
+
     def _give_up(self, error: OSError) -> None:
         reason = error.strerror or type(error).__name__
         self.problem = redact(
@@ -126,6 +143,22 @@ class AnswerCache:
             "one with --evalharness-cache DIR."
         )
         log.warning("%s%s", f"{self.owner}: " if self.owner else "", self.problem)
+
+
+def _writer_alive(partial: Path) -> bool:
+    """Whether the process named in ``<key>.<pid>.partial`` still runs (a name without a pid: no)."""
+    pid = partial.name.rsplit(".", 2)[-2] if partial.name.count(".") >= 2 else ""
+    if not pid.isdigit() or int(pid) <= 0:
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    except (OverflowError, OSError):
+        return False
+    return True
 
 
 def _read_regular_file(path: Path) -> str:

@@ -81,6 +81,8 @@ class EndpointTarget:
             from evalharness.targets.cache import AnswerCache
 
             self.cache = AnswerCache(context.cache_dir, self._cache_identity(spec), context.name)
+            if self.resume:  # the interrupted run's half-written answers are of no use now
+                self.cache.remove_abandoned()
         self.headers = {name: expand(value) for name, value in spec.headers.items()}
         # Only the id and the input columns reach the endpoint: never the expected answer.
         self.fields = list(dict.fromkeys([context.id_column, *context.input_columns])) if context else None

@@ -66,3 +66,30 @@ def test_cache_keys_and_files_hold_no_secret(server, tmp_path: Path, monkeypatch
     assert len(files) == 5
     for path in files:
         assert SECRET not in path.name and SECRET not in path.read_text()
+
+
+def test_a_resumed_run_removes_what_killed_writers_left_half_written(tmp_path: Path) -> None:
+    """``kill -9`` between writing an answer's temporary file and renaming it leaves ``<key>.<pid>.partial``;
+    resuming removes those of dead processes (and old ones), and keeps a live writer's recent one."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from evalharness.atomic import STALE_AFTER_S
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)
+    shard = tmp_path / "ab"
+    shard.mkdir()
+    dead = shard / f"ab12.{dead_pid}.partial"
+    live = shard / f"ab34.{os.getpid()}.partial"
+    old = shard / f"ab56.{os.getpid()}.partial"
+    for leftover in (dead, live, old):
+        leftover.write_text('{"labels": [')
+    long_ago = time.time() - 2 * STALE_AFTER_S
+    os.utime(old, (long_ago, long_ago))
+    _target("http://127.0.0.1:9/predict", tmp_path, resume=False)
+    assert dead.exists()  # only a resumed run sweeps
+    _target("http://127.0.0.1:9/predict", tmp_path, resume=True)
+    assert not dead.exists() and not old.exists() and live.exists()
