@@ -5,7 +5,7 @@ The text goes to a hidden temporary file beside the target (``.run.json.<pid>.pa
 report's own name, and one per writing process, so two runs writing the same folder cannot mix
 their bytes), is flushed to disk, then renamed over the target, which is atomic on one file system.
 A writer killed part-way leaves its temporary file behind; the next write of the same file removes
-those older than :data:`STALE_AFTER_S`.
+it once its process is gone, or once it is older than :data:`STALE_AFTER_S`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -52,14 +52,36 @@ def write_text(path: Path, text: str) -> None:
 
 
 def remove_stale(path: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
-    """Remove temporary files for ``path`` left by writers that died (older than ``older_than_s``);
-    returns those removed. Another process's file being written now is recent, and kept."""
+    """Remove the temporary files for ``path`` that writers which died left (:func:`remove_abandoned`)."""
+    return remove_abandoned(path.parent.glob(f".{glob.escape(path.name)}.*.partial"), older_than_s)
+
+
+def remove_abandoned(partials: Iterable[Path], older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Remove those of ``partials`` (``<name>.<pid>.partial``) whose writing process is gone, or that are
+    older than ``older_than_s``; returns those removed. A live writer's recent file is kept: it may be
+    renaming it now. The age is the file's own (``lstat``), a link's too."""
     removed, now = [], time.time()
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
+    for partial in partials:
         try:
-            if now - stale.stat().st_mtime > older_than_s:
-                stale.unlink()
-                removed.append(stale)
-        except OSError:  # removed meanwhile by another writer
+            if not _writer_alive(partial) or now - partial.lstat().st_mtime > older_than_s:
+                partial.unlink()
+                removed.append(partial)
+        except OSError:  # removed meanwhile by another writer, or not ours to remove
             continue
     return removed
+
+
+def _writer_alive(partial: Path) -> bool:
+    """Whether the process named in ``<name>.<pid>.partial`` still runs (a name without a pid: no)."""
+    pid = partial.name.rsplit(".", 2)[-2] if partial.name.count(".") >= 2 else ""
+    if not pid.isdigit() or int(pid) <= 0:
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    except (OverflowError, OSError):
+        return False
+    return True

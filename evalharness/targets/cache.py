@@ -19,11 +19,10 @@ import json
 import logging
 import os
 import stat
-import time
 from pathlib import Path
 from typing import Any
 
-from evalharness.atomic import STALE_AFTER_S
+from evalharness.atomic import remove_abandoned
 from evalharness.targets.secrets import redact, redact_value
 
 CACHE_VERSION = 1
@@ -123,17 +122,8 @@ class AnswerCache:
 
     def remove_abandoned(self) -> list[Path]:
         """Remove the temporary files of writers that died part-way (a run killed with ``kill -9``):
-        those whose process is gone, or older than :data:`~evalharness.atomic.STALE_AFTER_S`. A live
-        process's file is kept, it may be renaming it now. Returns those removed."""
-        removed, now = [], time.time()
-        for partial in self.directory.glob("*/*.partial"):
-            try:
-                if not _writer_alive(partial) or now - partial.lstat().st_mtime > STALE_AFTER_S:
-                    partial.unlink()
-                    removed.append(partial)
-            except OSError:  # removed meanwhile, or not ours to remove
-                continue
-        return removed
+        :func:`~evalharness.atomic.remove_abandoned` over every shard. Returns those removed."""
+        return remove_abandoned(self.directory.glob("*/*.partial"))
 
     def _give_up(self, error: OSError) -> None:
         reason = error.strerror or type(error).__name__
@@ -143,22 +133,6 @@ class AnswerCache:
             "one with --evalharness-cache DIR."
         )
         log.warning("%s%s", f"{self.owner}: " if self.owner else "", self.problem)
-
-
-def _writer_alive(partial: Path) -> bool:
-    """Whether the process named in ``<key>.<pid>.partial`` still runs (a name without a pid: no)."""
-    pid = partial.name.rsplit(".", 2)[-2] if partial.name.count(".") >= 2 else ""
-    if not pid.isdigit() or int(pid) <= 0:
-        return False
-    try:
-        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    except (OverflowError, OSError):
-        return False
-    return True
 
 
 def _read_regular_file(path: Path) -> str:
