@@ -75,13 +75,32 @@ class _Frame:
         return parts
 
 
-def _svg(title: str, parts: list[str], legend: Sequence[str] = ()) -> str:
-    step = min(180.0, (WIDTH - LEFT - RIGHT) / max(len(legend), 1))  # every key fits across the chart
-    keys = "".join(
-        f'<text class="legend-key series-{i}" x="{LEFT + step * i:.0f}" y="14">&#9632; '
-        f"{_label(label, max(int(step / 7) - 2, 6))}</text>"
-        for i, label in enumerate(legend)
+CHAR_WIDTH, KEY_GAP, MARGIN = 7.0, 12.0, 8.0
+"""A legend key's text width per character (12 px text, rounded up), the room between keys, and the
+least room kept at the chart's edges."""
+
+
+def _legend(legend: Sequence[str]) -> str:
+    """The legend keys across the top: each whole and side by side where they fit over the plot, or
+    across the whole chart; else in equal columns, each cut short (its whole text is its tooltip)."""
+    widths = [CHAR_WIDTH * (len(untrusted(label)) + 2) + KEY_GAP for label in legend]
+    limits = [len(untrusted(label)) for label in legend]
+    if sum(widths) <= WIDTH - LEFT - RIGHT:
+        lefts = [LEFT + sum(widths[:i]) for i in range(len(legend))]
+    elif sum(widths) <= WIDTH - 2 * MARGIN:
+        lefts = [MARGIN + sum(widths[:i]) for i in range(len(legend))]
+    else:
+        step = (WIDTH - 2 * MARGIN) / max(len(legend), 1)
+        lefts = [MARGIN + step * i for i in range(len(legend))]
+        limits = [max(int((step - KEY_GAP) / CHAR_WIDTH) - 2, 6)] * len(legend)
+    return "".join(
+        f'<text class="legend-key series-{i}" x="{left:.0f}" y="14">&#9632; {_label(label, limit)}</text>'
+        for i, (label, left, limit) in enumerate(zip(legend, lefts, limits))
     )
+
+
+def _svg(title: str, parts: list[str], legend: Sequence[str] = ()) -> str:
+    keys = _legend(legend)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="static-chart" viewBox="0 0 {WIDTH:g} {HEIGHT:g}" '
             f'role="img" aria-label="{_text(title)}"><title>{_text(title)}</title>'
             f'{"".join(parts)}{keys}</svg>')  # fmt: skip
